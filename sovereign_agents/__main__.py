@@ -1,0 +1,3 @@
+from sovereign_agents.cli import main
+
+main()

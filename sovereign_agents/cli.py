@@ -1,0 +1,98 @@
+"""The ``sovereign`` command line (also ``python -m sovereign_agents``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from sovereign_agents.context import Context
+from sovereign_agents.errors import SovereignError
+
+app = typer.Typer(
+    name="sovereign",
+    help="Turn a research goal into a verified, reviewed draft report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+@app.callback()
+def _root() -> None:
+    """sovereign-agents: research goal in, verified and reviewed draft report out."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def progress_printer(quiet: bool) -> Any:
+    def show(event: dict[str, Any]) -> None:
+        if quiet:
+            return
+        if event.get("event") == "progress":
+            err.print(f"[cyan]{event['node']:>11}[/] {event['message']}", soft_wrap=True)
+        elif event.get("event") == "node" and event.get("error"):
+            err.print(f"[red]{event['node']:>11}[/] failed: {event['error']}", soft_wrap=True)
+
+    return show
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="the research goal (a question)")],
+    paper: Annotated[str | None, typer.Option(help="anchor the run on this arXiv id")] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="arXiv metadata JSON Lines (Kaggle or daily-listing format); without it, arXiv"
+        ),
+    ] = None,
+    llm: Annotated[str, typer.Option(help="'extractive' or 'nvidia:<model>'")] = "extractive",
+    embeddings: Annotated[str, typer.Option(help="'lsa' or 'nvidia:<model>'")] = "lsa",
+    out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/latest"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+) -> None:
+    """Run the research graph and write report.md, report.json and trace.jsonl."""
+    from sovereign_agents.corpus import load_corpus
+    from sovereign_agents.engines import validate_specs
+    from sovereign_agents.runner import run_research
+
+    if not goal.strip():
+        fail("the research goal is empty")
+    try:
+        context = Context(llm=llm, embeddings=embeddings, corpus=str(corpus) if corpus else None)
+        validate_specs(context)
+        if corpus is not None:
+            load_corpus(corpus)  # a clear error now rather than inside the graph
+        result = run_research(goal, context, out_dir, paper=paper, on_event=progress_printer(quiet))
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    values = result.values
+    out.print(
+        f"{values.get('policy', '?')}: tribunal {values.get('tribunal_score', 0):.1f}/10 "
+        f"-> {values.get('verdict', '?')}"
+    )
+    out.print(f"report: {result.report_md}")
+    out.print(f"json:   {result.report_json}")
+    out.print(f"trace:  {result.trace}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

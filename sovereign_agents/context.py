@@ -1,0 +1,159 @@
+"""The run's context schema: every knob of a run, with its default.
+
+LangGraph passes it to each node as ``runtime.context`` (``context_schema=Context``). It is
+not part of the state and is not checkpointed: pass the same context to resume a run.
+Fields fall back to ``SOVEREIGN_*`` environment variables where that is useful.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sovereign_agents.errors import ConfigError
+
+ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+@dataclass(kw_only=True)
+class PolicyRules:
+    """When a run is approved, sent to a human, or rejected. Recorded in every report."""
+
+    approve_threshold: float = field(
+        default=6.5, metadata={"description": "final tribunal score needed for AUTO_APPROVE"}
+    )
+    min_verified_claims: int = field(
+        default=1, metadata={"description": "AUTO_APPROVE needs at least this many verified claims"}
+    )
+    min_relevant_papers: int = field(
+        default=1, metadata={"description": "REJECT when fewer relevant papers were found"}
+    )
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(kw_only=True)
+class Context:
+    """Every knob of a research run. Pass as ``graph.invoke(input, context=Context(...))``."""
+
+    # --- models -------------------------------------------------------------------------
+    llm: Any = field(
+        default_factory=lambda: _env("SOVEREIGN_LLM", "extractive"),
+        metadata={
+            "description": "chat model for every role: 'extractive' (offline engine), "
+            "'nvidia:<model>', or a LangChain BaseChatModel object"
+        },
+    )
+    role_llms: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"description": "per-role override of `llm`, e.g. {'skeptic': 'nvidia:...'}"},
+    )
+    embeddings: Any = field(
+        default_factory=lambda: _env("SOVEREIGN_EMBEDDINGS", "lsa"),
+        metadata={
+            "description": "'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', or an Embeddings object"
+        },
+    )
+    lsa_dim: int = field(default=128, metadata={"description": "dimension of the LSA index"})
+
+    # --- search -------------------------------------------------------------------------
+    corpus: str | None = field(
+        default_factory=lambda: _env("SOVEREIGN_CORPUS"),
+        metadata={"description": "arXiv metadata JSON Lines (Kaggle or daily-listing format)"},
+    )
+    search: str = field(
+        default="auto",
+        metadata={"description": "'local' (the corpus), 'arxiv', or 'auto' (local if a corpus)"},
+    )
+    n_queries: int = field(default=4, metadata={"description": "search queries per round"})
+    papers_per_query: int = field(default=8, metadata={"description": "hits kept per query"})
+    max_papers: int = field(default=12, metadata={"description": "papers kept for a run"})
+    min_relevance: float = field(
+        default=0.25,
+        metadata={
+            "description": "papers whose relevance to the goal (0.5 semantic + 0.5 "
+            "IDF-weighted goal-term share) is below this are left out"
+        },
+    )
+    claims_per_paper: int = field(default=3, metadata={"description": "claims taken per paper"})
+
+    # --- verification -------------------------------------------------------------------
+    verifier: str = field(default="tfidf", metadata={"description": "claim verifier"})
+    ngram_range: tuple[int, int] = field(
+        default=(1, 2), metadata={"description": "TF-IDF word n-grams of the verifier"}
+    )
+    verify_threshold: float = field(
+        default=0.15, metadata={"description": "a claim is verified when confidence >= this"}
+    )
+
+    # --- tribunal and policy ------------------------------------------------------------
+    approve_threshold: float = field(
+        default=6.5, metadata={"description": "tribunal mean below this triggers a revision"}
+    )
+    max_revisions: int = field(default=1, metadata={"description": "revision rounds at most"})
+    policy: PolicyRules = field(default_factory=PolicyRules)
+
+    # --- prompts and files --------------------------------------------------------------
+    prompt_versions: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"description": "role -> prompt version (default: the highest version)"},
+    )
+    prompts_dir: str | None = field(
+        default_factory=lambda: _env("SOVEREIGN_PROMPTS_DIR"),
+        metadata={"description": "folder of prompts/<role>/vN.md (default: the packaged ones)"},
+    )
+    cache_dir: str | None = field(
+        default_factory=lambda: _env("SOVEREIGN_CACHE_DIR"),
+        metadata={"description": "where search indexes are cached (default ~/.cache/sovereign)"},
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.policy, dict):
+            self.policy = PolicyRules(**self.policy)
+        if isinstance(self.ngram_range, list):
+            self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
+        unknown = set(self.role_llms) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"role_llms names unknown roles: {sorted(unknown)}; known: {ROLES}")
+        unknown = set(self.prompt_versions) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
+        if self.search not in {"auto", "local", "arxiv"}:
+            raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
+        if not 0 <= self.verify_threshold <= 1:
+            raise ConfigError("verify_threshold must lie in [0, 1]")
+        if self.n_queries < 1 or self.papers_per_query < 1 or self.max_papers < 1:
+            raise ConfigError("n_queries, papers_per_query and max_papers must be >= 1")
+        if self.max_revisions < 0:
+            raise ConfigError("max_revisions must be >= 0")
+
+    def llm_for(self, role: str) -> Any:
+        return self.role_llms.get(role, self.llm)
+
+    @property
+    def search_backend(self) -> str:
+        if self.search != "auto":
+            return self.search
+        return "local" if self.corpus else "arxiv"
+
+    def describe(self) -> dict[str, Any]:
+        """The knobs as JSON-able values (model objects by their class name)."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, str | int | float | bool) or value is None:
+                return value
+            if isinstance(value, tuple | list):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, PolicyRules):
+                return value.as_dict()
+            return type(value).__name__
+
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}

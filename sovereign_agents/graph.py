@@ -1,0 +1,93 @@
+"""The research graph, wired on one screen.
+
+plan -> search (one Send per query) -> index -> extract (one Send per paper) -> verify
+-> draft -> skeptic | validator | synthesizer (parallel) -> aggregate
+-> revise -> search ... (once, while the mean < 6.5)   or   -> policy -> report
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from sovereign_agents.context import Context
+from sovereign_agents.nodes.draft import draft
+from sovereign_agents.nodes.extract import extract
+from sovereign_agents.nodes.index import fan_out_papers, index
+from sovereign_agents.nodes.plan import fan_out_queries, plan
+from sovereign_agents.nodes.policy import policy
+from sovereign_agents.nodes.report import report
+from sovereign_agents.nodes.revise import revise
+from sovereign_agents.nodes.search import search
+from sovereign_agents.nodes.tribunal import aggregate, make_reviewer, route_after_tribunal
+from sovereign_agents.nodes.verify import verify
+from sovereign_agents.schemas import REVIEWER_ROLES
+from sovereign_agents.state import (
+    ExtractTask,
+    InputState,
+    OutputState,
+    ResearchState,
+    SearchTask,
+)
+
+ResearchGraph = CompiledStateGraph[ResearchState, Context, InputState, OutputState]
+
+GRAPH_NAME = "sovereign_research"
+
+
+def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputState]:
+    """The uncompiled graph, for callers who compile it themselves or extend it."""
+    g = StateGraph(
+        ResearchState, context_schema=Context, input_schema=InputState, output_schema=OutputState
+    )
+    g.add_node("plan", plan)
+    g.add_node("search", search, input_schema=SearchTask)  # type: ignore[call-overload]
+    g.add_node("index", index)
+    g.add_node("extract", extract, input_schema=ExtractTask)  # type: ignore[call-overload]
+    g.add_node("verify", verify)
+    g.add_node("draft", draft)
+    for role in REVIEWER_ROLES:
+        g.add_node(role, make_reviewer(role))
+    g.add_node("aggregate", aggregate)
+    g.add_node("revise", revise)
+    g.add_node("policy", policy)
+    g.add_node("report", report)
+
+    g.add_edge(START, "plan")
+    g.add_conditional_edges("plan", fan_out_queries, ["search", "index"])
+    g.add_edge("search", "index")
+    g.add_conditional_edges("index", fan_out_papers, ["extract", "verify"])
+    g.add_edge("extract", "verify")
+    g.add_edge("verify", "draft")
+    for role in REVIEWER_ROLES:
+        g.add_edge("draft", role)
+    g.add_edge(list(REVIEWER_ROLES), "aggregate")
+    g.add_conditional_edges("aggregate", route_after_tribunal, ["revise", "policy"])
+    g.add_conditional_edges("revise", fan_out_queries, ["search", "index"])
+    g.add_edge("policy", "report")
+    g.add_edge("report", END)
+    return g
+
+
+def build_graph(
+    checkpointer: Any = None,
+    *,
+    cache: Any = None,
+    store: Any = None,
+    interrupt_before: Any = None,
+    interrupt_after: Any = None,
+    name: str = GRAPH_NAME,
+    debug: bool = False,
+) -> ResearchGraph:
+    """The compiled research graph; arguments as LangGraph's own ``compile``."""
+    return build_builder().compile(
+        checkpointer=checkpointer,
+        cache=cache,
+        store=store,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
+        name=name,
+        debug=debug,
+    )

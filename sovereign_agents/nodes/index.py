@@ -1,0 +1,154 @@
+"""index: merge the round's hits, embed them beside the goal, keep the relevant top papers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from sovereign_agents.context import Context
+from sovereign_agents.embeddings import (
+    LSAEmbeddings,
+    corpus_lsa,
+    cosine_to,
+    describe_embeddings,
+    resolve_embeddings,
+)
+from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.schemas import Paper, RankedPaper, SearchHit, Uncertainty
+from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
+from sovereign_agents.state import ExtractTask, ResearchState
+from sovereign_agents.text import goal_terms
+from sovereign_agents.tracing import emit, traced
+
+RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)
+
+
+def fuse(hits: list[SearchHit]) -> tuple[dict[str, Paper], dict[str, float], dict[str, list[str]]]:
+    """Reciprocal-rank fusion of the round's queries: papers, fused scores, finding queries."""
+    papers: dict[str, Paper] = {}
+    scores: dict[str, float] = defaultdict(float)
+    queries: dict[str, list[str]] = defaultdict(list)
+    for hit in hits:
+        papers.setdefault(hit.paper.id, hit.paper)
+        scores[hit.paper.id] += 1.0 / (RRF_K + hit.rank)
+        queries[hit.paper.id].append(hit.query)
+    return papers, dict(scores), dict(queries)
+
+
+def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncertainty]]:
+    """The configured embeddings; LSA is fitted on the corpus (local search) or on the texts."""
+    spec = resolve_embeddings(context.embeddings)
+    if not isinstance(spec, str):
+        return spec, []
+    if context.search_backend == "local":
+        index = search_backend(context).index  # type: ignore[attr-defined]
+        corpus = [p.text for p in index.papers]
+        return corpus_lsa(index.sha256, corpus, context.lsa_dim, context.cache_dir), []
+    return LSAEmbeddings(texts, dim=context.lsa_dim), []
+
+
+def relevance_scores(
+    context: Context, goal: str, papers: list[Paper]
+) -> tuple[np.ndarray, dict[str, Any], list[Uncertainty]]:
+    texts = [p.text for p in papers]
+    model, notes = embedder(context, [goal, *texts])
+    try:
+        vectors = model.embed_documents(texts)
+        query = model.embed_query(goal)
+        scores = cosine_to(query, vectors)
+    except Exception as exc:  # a failing embedding service degrades to LSA
+        fallback = LSAEmbeddings([goal, *texts], dim=context.lsa_dim)
+        notes.append(
+            Uncertainty(
+                kind="fallback",
+                node="index",
+                message=f"embeddings {describe_embeddings(model)[0]} failed ({exc}); "
+                "fell back to LSA fitted on the retrieved papers",
+            )
+        )
+        model = fallback
+        query = model.embed_query(goal)
+        scores = cosine_to(query, model.embed_documents(texts))
+    name, dim = describe_embeddings(model)
+    info: dict[str, Any] = {"model": name, "dim": dim or len(query)}
+    if isinstance(model, LSAEmbeddings):
+        info["fitted_on"] = model.fitted_on
+    return scores, info, notes
+
+
+@traced("index")
+def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    round_ = state.get("revision_round", 0)
+    papers, fused, queries = fuse([h for h in state.get("hits", []) if h.round == round_])
+    anchor = state.get("anchor")
+    if anchor is not None:
+        papers.setdefault(anchor.id, anchor)
+    already = {p.paper.id for p in state.get("papers", [])}
+    candidates = [p for pid, p in papers.items() if pid not in already]
+    if not candidates:
+        emit({"event": "progress", "node": "index", "message": "no new papers"})
+        return {"papers": []}
+    semantic, info, notes = relevance_scores(context, state["goal"], candidates)
+    weights = state.get("goal_weights") or goal_weights(state["goal"], [p.text for p in candidates])
+    terms = goal_terms(state["goal"])
+    lexical = np.array([weighted_share(terms, stemmed_terms(p.text), weights) for p in candidates])
+    relevance = 0.5 * np.clip(semantic, 0.0, 1.0) + 0.5 * lexical
+    top_fused = max(fused.values(), default=1.0)
+    position = {p.id: i for i, p in enumerate(candidates)}
+    ranked = sorted(
+        zip(candidates, relevance, strict=True),
+        key=lambda pr: -(0.3 * fused.get(pr[0].id, 0.0) / top_fused + 0.7 * float(pr[1])),
+    )
+    budget = context.max_papers if round_ == 0 else max(1, context.max_papers // 2)
+    selected: list[RankedPaper] = []
+    for paper, score in ranked:
+        is_anchor = anchor is not None and paper.id == anchor.id
+        if not is_anchor and (score < context.min_relevance or len(selected) >= budget):
+            continue
+        selected.append(
+            RankedPaper(
+                paper=paper,
+                round=round_,
+                fused_score=round(fused.get(paper.id, 0.0), 5),
+                relevance=round(float(score), 4),
+                queries=queries.get(paper.id, []),
+                semantic=round(float(semantic[position[paper.id]]), 4),
+                lexical=round(float(lexical[position[paper.id]]), 4),
+                anchor=is_anchor,
+            )
+        )
+    left_out = len(candidates) - len(selected)
+    if left_out and not selected:
+        notes.append(
+            Uncertainty(
+                kind="coverage",
+                node="index",
+                message=f"all {len(candidates)} papers found in round {round_} were below the "
+                f"relevance floor {context.min_relevance} to the goal",
+            )
+        )
+    emit(
+        {
+            "event": "progress",
+            "node": "index",
+            "message": f"{len(selected)} papers kept of {len(candidates)} found",
+        }
+    )
+    return {"papers": selected, "embedding": info, "goal_weights": weights, "uncertainties": notes}
+
+
+def fan_out_papers(state: ResearchState) -> list[Send] | str:
+    """One ``Send("extract")`` per paper new in this round; straight to verify if none."""
+    round_ = state.get("revision_round", 0)
+    sends = [
+        Send("extract", ExtractTask(goal=state["goal"], paper=p.paper, round=round_))
+        for p in state.get("papers", [])
+        if p.round == round_
+    ]
+    return sends or "verify"

@@ -1,0 +1,62 @@
+"""plan: validate the input, anchor the run on a paper, write the round's search queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from sovereign_agents.context import ROLES, Context
+from sovereign_agents.engines import engine_for, validate_specs
+from sovereign_agents.errors import InputError
+from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.prompts import load_run_prompts
+from sovereign_agents.state import ResearchState, SearchTask
+from sovereign_agents.tracing import emit, now_iso, traced
+
+MAX_GOAL_CHARS = 2000
+
+
+@traced("plan")
+def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    goal = " ".join((state.get("goal") or "").split())
+    if not goal:
+        raise InputError("the research goal is empty")
+    if len(goal) > MAX_GOAL_CHARS:
+        raise InputError(f"the research goal is longer than {MAX_GOAL_CHARS} characters")
+    validate_specs(context)
+    prompts = load_run_prompts(context.prompt_versions, context.prompts_dir, ROLES)
+    backend = search_backend(context)
+    anchor = None
+    if state.get("paper"):
+        anchor = backend.get(str(state["paper"]))
+        if anchor is None:
+            raise InputError(f"paper {state['paper']} not found ({backend.describe()})")
+    planner = engine_for("planner", context)
+    result = planner.plan(goal, anchor, context.n_queries)
+    for query in result.value:
+        emit({"event": "progress", "node": "plan", "message": f"query: {query}"})
+    return {
+        "goal": goal,
+        "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
+        "created_at": now_iso(),
+        "anchor": anchor,
+        "queries": result.value,
+        "revision_round": 0,
+        "prompts": [prompts[role].record(engine_for(role, context).name) for role in ROLES],
+        "uncertainties": result.uncertainties,
+        "model_calls": result.model_calls,
+    }
+
+
+def fan_out_queries(state: ResearchState) -> list[Send] | str:
+    """One ``Send("search")`` per query of the current round: the searches run in parallel."""
+    round_ = state.get("revision_round", 0)
+    sends = [
+        Send("search", SearchTask(query=q, round=round_, goal=state["goal"]))
+        for q in state.get("queries", [])
+    ]
+    return sends or "index"

@@ -1,0 +1,64 @@
+"""policy: close the run with AUTO_APPROVE, HUMAN_REVIEW or REJECT, by the context's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sovereign_agents.context import Context
+from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.schemas import Policy, PolicyDecision
+from sovereign_agents.state import ResearchState
+from sovereign_agents.tracing import emit, traced
+
+
+def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> PolicyDecision:
+    rules = context.policy
+    if n_relevant < rules.min_relevant_papers:
+        policy, reason = (
+            Policy.REJECT,
+            (f"{n_relevant} relevant paper(s) found; the rules need {rules.min_relevant_papers}"),
+        )
+    elif n_verified == 0:
+        policy, reason = Policy.REJECT, "no claim could be verified against its source"
+    elif score >= rules.approve_threshold and n_verified >= rules.min_verified_claims:
+        policy, reason = (
+            Policy.AUTO_APPROVE,
+            (
+                f"tribunal {score:.1f} >= {rules.approve_threshold} with {n_verified} verified claims"
+            ),
+        )
+    elif score >= rules.approve_threshold:
+        policy, reason = (
+            Policy.HUMAN_REVIEW,
+            (f"{n_verified} verified claim(s); the rules need {rules.min_verified_claims}"),
+        )
+    else:
+        policy, reason = (
+            Policy.HUMAN_REVIEW,
+            (f"tribunal {score:.1f} < {rules.approve_threshold} after the revision round"),
+        )
+    return PolicyDecision(policy=policy, reason=reason, rules=rules.as_dict())
+
+
+@traced("policy")
+def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    last = state["tribunal"][-1]
+    signals = run_signals(state, context, with_draft=True)
+    decision = decide(last.score, signals.n_verified, signals.n_relevant_papers, context)
+    emit(
+        {
+            "event": "progress",
+            "node": "policy",
+            "message": f"policy {decision.policy.value}: {decision.reason}",
+        }
+    )
+    return {
+        "decision": decision,
+        "verdict": last.verdict.value,
+        "policy": decision.policy.value,
+        "tribunal_score": last.score,
+    }

@@ -1,0 +1,28 @@
+"""report: render report.md and report.json from the final state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sovereign_agents.context import Context
+from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.nodes.verify import verifier_for
+from sovereign_agents.report import build_report, render_markdown
+from sovereign_agents.state import ResearchState
+from sovereign_agents.tracing import traced
+
+
+@traced("report")
+def report(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    data = build_report(
+        state,
+        context,
+        signals=run_signals(state, context, with_draft=True),
+        search_description=search_backend(context).describe(),
+        verifier=verifier_for(context),
+    )
+    return {"report": data, "report_markdown": render_markdown(data)}

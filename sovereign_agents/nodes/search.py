@@ -1,0 +1,59 @@
+"""search: one query against the configured backend (runs once per ``Send``, in parallel)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sovereign_agents.context import Context
+from sovereign_agents.errors import SearchUnavailable
+from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
+from sovereign_agents.state import SearchTask
+from sovereign_agents.tracing import emit, traced
+
+
+@traced("search")
+def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    backend = search_backend(context)
+    query, round_ = task["query"], task["round"]
+    emit({"event": "progress", "node": "search", "message": f"query issued: {query}"})
+    started = time.perf_counter()
+    try:
+        results = backend.search(query, context.papers_per_query)
+        error = None
+    except SearchUnavailable:
+        raise
+    except Exception as exc:  # a failed query degrades the run, it does not end it
+        results, error = [], f"{type(exc).__name__}: {exc}"
+    seconds = round(time.perf_counter() - started, 4)
+    hits = [
+        SearchHit(query=query, round=round_, rank=rank, score=round(score, 4), paper=paper)
+        for rank, (paper, score) in enumerate(results, start=1)
+    ]
+    emit(
+        {"event": "progress", "node": "search", "message": f"{len(hits)} papers found for: {query}"}
+    )
+    update: dict[str, Any] = {
+        "hits": hits,
+        "query_log": [
+            QueryRecord(
+                query=query,
+                round=round_,
+                backend=backend.name,
+                hits=len(hits),
+                seconds=seconds,
+                error=error,
+            )
+        ],
+    }
+    if error:
+        update["uncertainties"] = [
+            Uncertainty(
+                kind="failure", node="search", message=f"search for '{query}' failed: {error}"
+            )
+        ]
+    return update

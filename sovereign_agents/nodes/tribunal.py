@@ -1,0 +1,86 @@
+"""The tribunal: three named reviewer nodes in parallel, then aggregate and route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from statistics import fmean
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from sovereign_agents.context import Context
+from sovereign_agents.engines import engine_for
+from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.schemas import ReviewerRole, TribunalRound, TribunalVerdict
+from sovereign_agents.state import ResearchState, active_claims, current_reviews
+from sovereign_agents.tracing import emit, traced
+
+
+def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
+    """A node that runs one reviewer role on the current draft."""
+
+    @traced(role)
+    def review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+        context = context_of(runtime)
+        signals = run_signals(state, context, with_draft=True)
+        result = engine_for(role, context).review(
+            role, state["goal"], state["draft"], active_claims(state), signals
+        )
+        emit(
+            {
+                "event": "progress",
+                "node": role,
+                "message": f"{role.upper()} scored {result.value.score:.1f}/10",
+            }
+        )
+        return {
+            "reviews": [result.value],
+            "uncertainties": result.uncertainties,
+            "model_calls": result.model_calls,
+        }
+
+    review.__name__ = role
+    return review
+
+
+def verdict_for(score: float, round_: int, context: Context) -> TribunalVerdict:
+    if score >= context.approve_threshold:
+        return TribunalVerdict.APPROVE
+    if round_ < context.max_revisions:
+        return TribunalVerdict.REVISE
+    return TribunalVerdict.REJECT
+
+
+@traced("aggregate")
+def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The tribunal score is the mean of the three reviews; their spread is kept beside it."""
+    context = context_of(runtime)
+    round_ = state.get("revision_round", 0)
+    reviews = sorted((r for r in current_reviews(state) if r.round == round_), key=lambda r: r.role)
+    scores = [r.score for r in reviews]
+    mean = round(fmean(scores), 2) if scores else 0.0
+    spread = round(max(scores) - min(scores), 2) if scores else 0.0
+    verdict = verdict_for(mean, round_, context)
+    emit(
+        {
+            "event": "progress",
+            "node": "aggregate",
+            "message": f"tribunal {mean:.1f}/10 -> {verdict.value} (round {round_})",
+        }
+    )
+    record = TribunalRound(
+        round=round_,
+        score=mean,
+        spread=spread,
+        reviews=reviews,
+        verdict=verdict,
+        claims={c.id: c.verified for c in active_claims(state)},
+    )
+    return {"tribunal": [record]}
+
+
+def route_after_tribunal(state: ResearchState) -> Literal["revise", "policy"]:
+    """Revise when the last round asked for it; the round counter in state bounds the loop."""
+    last = state["tribunal"][-1]
+    return "revise" if last.verdict == TribunalVerdict.REVISE else "policy"

@@ -1,0 +1,505 @@
+"""The report: ``report.json`` (the contract other tools read) and ``report.md`` (for people).
+
+Everything in Methodology and Uncertainties is generated from what this run did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sovereign_agents.context import Context
+from sovereign_agents.engines import is_extractive
+from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
+from sovereign_agents.signals import RunSignals
+from sovereign_agents.state import ResearchState
+from sovereign_agents.verify import TfidfVerifier
+
+REPORT_SCHEMA_VERSION = "1"
+
+
+class ReportPaper(BaseModel):
+    id: str
+    version: int | None
+    title: str
+    url: str
+    relevance: float
+    round: int
+    anchor: bool
+    used: bool = Field(description="at least one active claim comes from it")
+
+
+class ReportClaim(BaseModel):
+    id: str
+    text: str
+    paper_id: str
+    evidence: str
+    evidence_start: int | None
+    evidence_end: int | None
+    verified: bool
+    confidence: float
+    round: int
+    engine: str
+    dropped_in_round: int | None
+    drop_reason: str | None
+
+
+class ReportReview(BaseModel):
+    role: str
+    score: float
+    issues: list[dict[str, Any]]
+    rationale: str
+    engine: str
+
+
+class ReportTribunal(BaseModel):
+    score: float
+    spread: float
+    verdict: str
+    revision_round: int
+    reviews: list[ReportReview]
+    rounds: list[dict[str, Any]]
+
+
+class RevisionDiff(BaseModel):
+    round: int
+    queries: list[str]
+    added: list[str]
+    dropped: list[str]
+    changed_verdict: list[str]
+    rationale: str
+
+
+class Report(BaseModel):
+    schema_version: str = REPORT_SCHEMA_VERSION
+    run_id: str
+    created_at: str
+    goal: str
+    title: str
+    anchor_paper: str | None
+    queries: list[dict[str, Any]]
+    papers: list[ReportPaper]
+    claims: list[ReportClaim]
+    draft: dict[str, Any]
+    tribunal: ReportTribunal
+    revision: RevisionDiff | None
+    verdict: str
+    policy: str
+    policy_reason: str
+    policy_rules: dict[str, Any]
+    verifier: dict[str, Any]
+    prompts: list[dict[str, Any]]
+    models: dict[str, Any]
+    search: str
+    signals: dict[str, Any]
+    uncertainties: list[dict[str, Any]]
+    model_calls: int
+    context: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------------------
+# build
+
+
+def build_report(
+    state: ResearchState,
+    context: Context,
+    *,
+    signals: RunSignals,
+    search_description: str,
+    verifier: TfidfVerifier,
+) -> dict[str, Any]:
+    anchor = state.get("anchor")
+    claims = state.get("claims", [])
+    active = [c for c in claims if c.active]
+    used_papers = {c.paper_id for c in active}
+    tribunal: list[TribunalRound] = state.get("tribunal", [])
+    last = tribunal[-1]
+    decision = state["decision"]
+    chat = {p["role"]: p["used_by"] for p in state.get("prompts", [])}
+    embedding = state.get("embedding") or {"model": "none (no papers)", "dim": None}
+    report = Report(
+        run_id=state.get("run_id") or "",
+        created_at=state.get("created_at", ""),
+        goal=state["goal"],
+        title=anchor.title if anchor else state["goal"],
+        anchor_paper=anchor.id if anchor else None,
+        queries=[q.model_dump(mode="json") for q in state.get("query_log", [])],
+        papers=[
+            ReportPaper(
+                id=p.paper.id,
+                version=p.paper.version,
+                title=p.paper.title,
+                url=p.paper.link,
+                relevance=p.relevance,
+                round=p.round,
+                anchor=p.anchor,
+                used=p.paper.id in used_papers,
+            )
+            for p in state.get("papers", [])
+        ],
+        claims=[_claim(c) for c in claims],
+        draft=state["draft"].model_dump(mode="json"),
+        tribunal=ReportTribunal(
+            score=last.score,
+            spread=last.spread,
+            verdict=last.verdict.value,
+            revision_round=state.get("revision_round", 0),
+            reviews=[
+                ReportReview(
+                    role=r.role,
+                    score=r.score,
+                    issues=[i.model_dump(mode="json") for i in r.issues],
+                    rationale=r.rationale,
+                    engine=r.engine,
+                )
+                for r in last.reviews
+            ],
+            rounds=[
+                {
+                    "round": t.round,
+                    "score": t.score,
+                    "spread": t.spread,
+                    "verdict": t.verdict.value,
+                    "scores": {r.role: r.score for r in t.reviews},
+                }
+                for t in tribunal
+            ],
+        ),
+        revision=_revision_diff(state, tribunal),
+        verdict=last.verdict.value,
+        policy=decision.policy.value,
+        policy_reason=decision.reason,
+        policy_rules={
+            **decision.rules,
+            "approve_threshold_tribunal": context.approve_threshold,
+            "max_revisions": context.max_revisions,
+        },
+        verifier={
+            "name": verifier.name,
+            "threshold": verifier.threshold,
+            "ngram_range": list(verifier.ngram_range),
+            "description": verifier.describe(),
+        },
+        prompts=list(state.get("prompts", [])),
+        models={
+            "chat": chat,
+            "embedding": embedding.get("model"),
+            "embedding_dim": embedding.get("dim"),
+            "embedding_detail": embedding,
+        },
+        search=search_description,
+        signals=signals.model_dump(mode="json"),
+        uncertainties=[u.model_dump(mode="json") for u in uncertainties(state, context, signals)],
+        model_calls=state.get("model_calls", 0),
+        context=context.describe(),
+    )
+    return report.model_dump(mode="json")
+
+
+def _claim(c: Claim) -> ReportClaim:
+    return ReportClaim(
+        id=c.id,
+        text=c.text,
+        paper_id=c.paper_id,
+        evidence=c.evidence,
+        evidence_start=c.evidence_start,
+        evidence_end=c.evidence_end,
+        verified=c.verified,
+        confidence=round(c.confidence, 4),
+        round=c.round,
+        engine=c.engine,
+        dropped_in_round=c.dropped_in_round,
+        drop_reason=c.drop_reason,
+    )
+
+
+def _revision_diff(state: ResearchState, tribunal: list[TribunalRound]) -> RevisionDiff | None:
+    plan = state.get("revision")
+    if plan is None or len(tribunal) < 2:
+        return None
+    before, after = tribunal[-2].claims, tribunal[-1].claims
+    return RevisionDiff(
+        round=plan.round,
+        queries=plan.queries,
+        added=sorted(set(after) - set(before)),
+        dropped=sorted(set(before) - set(after)),
+        changed_verdict=sorted(
+            cid for cid in set(before) & set(after) if before[cid] != after[cid]
+        ),
+        rationale=plan.rationale,
+    )
+
+
+def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -> list[Uncertainty]:
+    """What this run recorded going wrong, plus the weak signals measured at the end."""
+    notes = list(state.get("uncertainties", []))
+    if all(is_extractive(context.llm_for(r)) for r in ("extractor", "skeptic")):
+        notes.append(
+            Uncertainty(
+                kind="config",
+                message=(
+                    "No chat model was configured: the extractive engine ran every role. Claims are "
+                    "verbatim abstract sentences, so TF-IDF verification against the same abstract "
+                    "is close to self-similarity, and reviewer scores are computed from measured "
+                    "signals rather than judgement."
+                ),
+            )
+        )
+    notes.append(
+        Uncertainty(
+            kind="weak_signal",
+            message=(
+                "TF-IDF cosine is lexical overlap, not entailment: a verified claim is worded like its "
+                "source, which does not prove the source supports it; stance was not checked."
+            ),
+        )
+    )
+    if signals.grey_zone_ids:
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    f"{len(signals.grey_zone_ids)} claim(s) lie within 0.05 of the "
+                    f"{signals.threshold} threshold: {', '.join(signals.grey_zone_ids)}"
+                ),
+            )
+        )
+    if signals.single_source_ids:
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    f"{len(signals.single_source_ids)} of {signals.n_claims} claims rest on a single "
+                    "paper that no other retrieved paper echoes."
+                ),
+            )
+        )
+    if signals.missing_terms:
+        notes.append(
+            Uncertainty(
+                kind="coverage",
+                message=(
+                    "No verified claim covers these terms of the goal: "
+                    + ", ".join(signals.missing_terms)
+                    + "."
+                ),
+            )
+        )
+    if signals.n_papers and signals.n_relevant_papers < signals.n_papers:
+        notes.append(
+            Uncertainty(
+                kind="coverage",
+                message=(
+                    f"{signals.n_papers - signals.n_relevant_papers} kept paper(s) are only weakly "
+                    f"related to the goal (relevance < {context.min_relevance})."
+                ),
+            )
+        )
+    if not state.get("papers"):
+        notes.append(Uncertainty(kind="coverage", message="The search found no relevant paper."))
+    failed = [q for q in state.get("query_log", []) if q.error]
+    if failed:
+        notes.append(
+            Uncertainty(
+                kind="failure",
+                message=(
+                    f"{len(failed)} of {len(state.get('query_log', []))} search queries failed."
+                ),
+            )
+        )
+    last = state["tribunal"][-1]
+    if last.spread >= 3:
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    f"The reviewers disagree: their scores spread over {last.spread:.1f} points "
+                    "(see Results); the mean hides it."
+                ),
+            )
+        )
+    # one line per distinct message, first occurrence first
+    seen: dict[str, Uncertainty] = {}
+    for note in notes:
+        seen.setdefault(note.message, note)
+    return list(seen.values())
+
+
+# ------------------------------------------------------------------------------------------
+# markdown
+
+
+def md_cell(text: str, limit: int | None = None) -> str:
+    """A table cell: one line, pipes escaped; never cut a claim unless asked to."""
+    flat = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    if limit and len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return flat
+
+
+def _date(created_at: str) -> str:
+    try:
+        moment = datetime.fromisoformat(created_at)
+    except ValueError:
+        return created_at
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+def _cite(sentences: list[dict[str, Any]]) -> str:
+    parts = []
+    for s in sentences:
+        ids = "".join(f" [{cid}]" for cid in s["claim_ids"])
+        parts.append(f"{s['text'].rstrip()}{ids}")
+    return " ".join(parts)
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    t = r["tribunal"]
+    active = [c for c in r["claims"] if c["dropped_in_round"] is None]
+    verified = [c for c in active if c["verified"]]
+    draft = r["draft"]
+    lines = [
+        f"# SOVEREIGN: {md_cell(r['title'])}",
+        "",
+        "SOVEREIGN Research Kernel",
+        "",
+        "Autonomous draft — Owner review required before publication",
+        "",
+        _date(r["created_at"]),
+        "",
+        "## Abstract",
+        "",
+        _cite(draft["answer"]) + " " + _cite(draft["abstract"]),
+        "",
+        "## 1 Introduction",
+        "",
+        f"Analysis of: {md_cell(r['title'])}. Research goal: {md_cell(r['goal'])}.",
+        "",
+        "## 2 Methodology",
+        "",
+        *methodology(r),
+        "",
+        "## 3 Results",
+        "",
+        (
+            f"{len(r['papers'])} papers retrieved. {len(active)} claims extracted, "
+            f"{len(verified)} verified. Tribunal: {t['score']:.1f}/10 → {t['verdict']} "
+            f"(revision_round={t['revision_round']}). Policy: {r['policy']}."
+        ),
+        "",
+        "Reviewers: "
+        + ", ".join(f"{rv['role'].upper()} {rv['score']:.1f}" for rv in t["reviews"])
+        + f" (spread {t['spread']:.1f}; mean {t['score']:.2f}). Policy reason: "
+        + md_cell(r["policy_reason"])
+        + ".",
+        "",
+    ]
+    if len(t["rounds"]) > 1:
+        lines += [
+            "Rounds: "
+            + "; ".join(
+                f"round {x['round']}: {x['score']:.1f} → {x['verdict']}" for x in t["rounds"]
+            )
+            + ".",
+            "",
+        ]
+    if r["revision"]:
+        d = r["revision"]
+        lines += [
+            (
+                f"Revision round {d['round']}: {len(d['added'])} claim(s) added, "
+                f"{len(d['dropped'])} dropped, {len(d['changed_verdict'])} changed verdict. "
+                f"{md_cell(d['rationale'])}."
+            ),
+            "",
+        ]
+        for label, ids in (
+            ("Added", d["added"]),
+            ("Dropped", d["dropped"]),
+            ("Changed verdict", d["changed_verdict"]),
+        ):
+            if ids:
+                lines.append(f"- {label}: {', '.join(ids)}")
+        lines.append("")
+    issues = [(rv["role"], i) for rv in t["reviews"] for i in rv["issues"]]
+    if issues:
+        lines.append("Issues raised:")
+        lines.append("")
+        for role, issue in issues:
+            ids = f" ({', '.join(issue['claim_ids'])})" if issue["claim_ids"] else ""
+            lines.append(f"- {role.upper()} [{issue['severity']}]: {md_cell(issue['text'])}{ids}")
+        lines.append("")
+    lines += ["## 4 Uncertainties", ""]
+    lines += [f"- {md_cell(u['message'])}" for u in r["uncertainties"]] or ["- None recorded."]
+    lines += [
+        "",
+        "## 5 Extracted Claims",
+        "",
+        "| ID | Claim | Source | Verified | Confidence |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in active:
+        lines.append(
+            f"| {c['id']} | {md_cell(c['text'])} | {md_cell(c['paper_id'])} | "
+            f"{'✓' if c['verified'] else '✗'} | {c['confidence']:.2f} |"
+        )
+    if not active:
+        lines.append("| — | No claims were extracted. | — | — | — |")
+    lines += ["", "## References", ""]
+    used = [p for p in r["papers"] if p["used"] or p["anchor"]]
+    for p in used:
+        lines.append(f"- [{md_cell(p['id'])}] {md_cell(p['title'])} <{p['url']}>")
+    if not used:
+        lines.append("- No paper contributed a claim.")
+    return "\n".join(lines) + "\n"
+
+
+def methodology(r: dict[str, Any]) -> list[str]:
+    ctx = r["context"]
+    rounds: dict[int, list[str]] = {}
+    for q in r["queries"]:
+        rounds.setdefault(q["round"], []).append(q["query"])
+    chat = r["models"]["chat"]
+    engines = sorted(set(chat.values()))
+    tribunal_engines = ", ".join(
+        f"{role.upper()}={chat.get(role, '?')}" for role in ("skeptic", "validator", "synthesizer")
+    )
+    dim = r["models"]["embedding_dim"]
+    query_text = " ".join(
+        f"Round {n}: " + "; ".join(f"'{md_cell(q)}'" for q in qs) + "." for n, qs in rounds.items()
+    )
+    prompts = ", ".join(f"{p['id']}@{p['version']}" for p in r["prompts"])
+    return [
+        (
+            f"Multi-query search ({ctx['n_queries']} parallel queries per round, relevance-sorted, "
+            f"up to {ctx['papers_per_query']} hits each) over {r['search']}. {query_text} "
+            f"Hits merged by reciprocal-rank fusion, de-duplicated, kept when their semantic "
+            f"relevance to the goal is >= {ctx['min_relevance']}, at most {ctx['max_papers']} papers."
+        ),
+        "",
+        (
+            f"Semantic index: {r['models']['embedding']} (dim={dim}). Claims: "
+            f"{'/'.join(engines)} engine, at most {ctx['claims_per_paper']} per paper, each tied "
+            f"to its evidence sentence. Verification: {r['verifier']['description']}."
+        ),
+        "",
+        (
+            f"Tribunal: 3-role parallel review (SKEPTIC/VALIDATOR/SYNTHESIZER; {tribunal_engines}), "
+            f"score = mean of the three; one revision round when the mean < "
+            f"{ctx['approve_threshold']} (at most {ctx['max_revisions']}). Policy: AUTO_APPROVE at "
+            f"score >= {r['policy_rules']['approve_threshold']} with >= "
+            f"{r['policy_rules']['min_verified_claims']} verified claim(s); REJECT with fewer than "
+            f"{r['policy_rules']['min_relevant_papers']} relevant paper(s) or no verified claim; "
+            f"else HUMAN_REVIEW. Prompts: {prompts}."
+        ),
+    ]
+
+
+def draft_text(draft: Draft) -> str:
+    """The draft as plain text with its citations (what LLM reviewers read)."""
+    answer = _cite([s.model_dump() for s in draft.answer])
+    abstract = _cite([s.model_dump() for s in draft.abstract])
+    return f"Answer: {answer}\nAbstract: {abstract}"

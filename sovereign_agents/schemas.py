@@ -1,0 +1,211 @@
+"""Data that crosses a boundary: papers, claims, verifications, reviews, verdicts.
+
+Every model here is a pydantic model so it validates on the way in (from a model's
+output, a corpus file, a checkpoint) and serialises the same way into report.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ReviewerRole = Literal["skeptic", "validator", "synthesizer"]
+REVIEWER_ROLES: tuple[ReviewerRole, ...] = ("skeptic", "validator", "synthesizer")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=False, extra="forbid")
+
+
+class Paper(_Model):
+    """One source document (an arXiv record)."""
+
+    id: str = Field(description="arXiv id without version, e.g. 2505.01234")
+    version: int | None = Field(default=None, description="arXiv version number, if known")
+    title: str
+    abstract: str
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    url: str = ""
+    published: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The text a claim from this paper is verified against: title and abstract."""
+        return f"{self.title}. {self.abstract}"
+
+    @property
+    def link(self) -> str:
+        return self.url or f"https://arxiv.org/abs/{self.id}"
+
+
+class SearchHit(_Model):
+    """A paper returned for one query, with its rank and score for that query."""
+
+    query: str
+    round: int
+    rank: int
+    score: float
+    paper: Paper
+
+
+class QueryRecord(_Model):
+    query: str
+    round: int
+    backend: str
+    hits: int
+    seconds: float
+    error: str | None = None
+
+
+class RankedPaper(_Model):
+    """A paper selected for the run, with why it was selected."""
+
+    paper: Paper
+    round: int = Field(description="revision round in which it was first selected")
+    fused_score: float = Field(description="reciprocal-rank fusion over the queries that found it")
+    relevance: float = Field(
+        description="0.5 * semantic + 0.5 * lexical: the paper's fit to the goal"
+    )
+    semantic: float = Field(default=0.0, description="embedding cosine of paper and goal")
+    lexical: float = Field(default=0.0, description="IDF-weighted share of goal terms in the paper")
+    queries: list[str] = Field(default_factory=list)
+    anchor: bool = False
+
+
+class Verification(_Model):
+    verifier: str
+    confidence: float
+    threshold: float
+    verified: bool
+    signals: dict[str, float] = Field(
+        default_factory=dict, description="other signals beside the score, never instead of it"
+    )
+
+
+def claim_id(paper_id: str, evidence: str) -> str:
+    """A stable id from the paper and the evidence sentence: survives revision rounds."""
+    digest = hashlib.sha1(f"{paper_id}\n{' '.join(evidence.split())}".encode()).hexdigest()
+    return f"C{digest[:8]}"
+
+
+class Claim(_Model):
+    id: str
+    text: str
+    paper_id: str
+    evidence: str = Field(description="the sentence of the source the claim rests on")
+    evidence_start: int | None = Field(default=None, description="char offset in the abstract")
+    evidence_end: int | None = None
+    round: int = 0
+    engine: str = "extractive"
+    verification: Verification | None = None
+    dropped_in_round: int | None = Field(
+        default=None, description="set when a revision dropped the claim"
+    )
+    drop_reason: str | None = None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.verification and self.verification.verified)
+
+    @property
+    def confidence(self) -> float:
+        return self.verification.confidence if self.verification else 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.dropped_in_round is None
+
+
+class CitedSentence(_Model):
+    text: str
+    claim_ids: list[str] = Field(default_factory=list)
+
+
+class Draft(_Model):
+    round: int
+    abstract: list[CitedSentence]
+    answer: list[CitedSentence] = Field(default_factory=list)
+    engine: str = "extractive"
+
+    @property
+    def cited_ids(self) -> set[str]:
+        return {cid for s in [*self.abstract, *self.answer] for cid in s.claim_ids}
+
+
+class ReviewIssue(_Model):
+    text: str
+    claim_ids: list[str] = Field(default_factory=list)
+    severity: Literal["low", "medium", "high"] = "medium"
+
+
+class Review(_Model):
+    role: ReviewerRole
+    round: int
+    score: float = Field(ge=0, le=10)
+    issues: list[ReviewIssue] = Field(default_factory=list)
+    rationale: str = ""
+    engine: str = "extractive"
+
+
+class TribunalVerdict(StrEnum):
+    APPROVE = "APPROVE"
+    REVISE = "REVISE"
+    REJECT = "REJECT"
+
+
+class TribunalRound(_Model):
+    """One round of the tribunal, kept so the report can show the revision's difference."""
+
+    round: int
+    score: float
+    spread: float
+    reviews: list[Review]
+    verdict: TribunalVerdict
+    claims: dict[str, bool] = Field(description="active claim id -> verified, at this round")
+
+
+class Policy(StrEnum):
+    AUTO_APPROVE = "AUTO_APPROVE"
+    HUMAN_REVIEW = "HUMAN_REVIEW"
+    REJECT = "REJECT"
+
+
+class PolicyDecision(_Model):
+    policy: Policy
+    reason: str
+    rules: dict[str, float | int | bool]
+
+
+class RevisionPlan(_Model):
+    round: int
+    queries: list[str]
+    dropped_claim_ids: list[str]
+    focus_claim_ids: list[str] = Field(
+        default_factory=list, description="claims the reviewers raised issues on"
+    )
+    rationale: str = ""
+    engine: str = "extractive"
+
+
+class Uncertainty(_Model):
+    kind: Literal["fallback", "failure", "weak_signal", "coverage", "config", "injection"]
+    message: str
+    node: str | None = None
+
+
+class PromptRecord(_Model):
+    id: str
+    version: str
+    sha256: str
+    role: str
+    used_by: str = Field(description="engine that ran the role: a model name or 'extractive'")
+
+
+class ModelRecord(_Model):
+    chat: dict[str, str]
+    embedding: str
+    embedding_dim: int

@@ -1,0 +1,26 @@
+"""The search backend interface every searcher implements."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from sovereign_agents.schemas import Paper
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """Finds papers for a query. Implementations must be safe to call from several threads."""
+
+    name: str
+
+    def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
+        """The ``k`` best papers for ``query``, best first, with a backend-specific score."""
+        ...
+
+    def get(self, paper_id: str) -> Paper | None:
+        """A paper by arXiv id (version optional), or None."""
+        ...
+
+    def describe(self) -> str:
+        """One line for the report's Methodology: what was searched and how it was ranked."""
+        ...

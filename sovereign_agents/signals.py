@@ -1,0 +1,150 @@
+"""Measured signals of a run: what the reviewers score and what Uncertainties report.
+
+Everything here is computed from the run's own data (claims, verifications, papers, draft),
+so the offline reviewers score this run, not a canned text, and an LLM reviewer sees the
+same numbers in its prompt.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from sovereign_agents.schemas import Claim, Draft, RankedPaper
+from sovereign_agents.text import analyze, goal_terms
+from sovereign_agents.verify import cross_support
+
+SINGLE_SOURCE_BELOW = 0.10  # best cosine with a claim of another paper
+GREY_ZONE = 0.05  # confidence within this of the threshold is a weak verdict
+
+
+class RunSignals(BaseModel):
+    round: int
+    n_papers: int
+    n_relevant_papers: int
+    mean_relevance: float
+    n_claims: int
+    n_verified: int
+    verified_share: float
+    mean_confidence: float
+    threshold: float
+    goal_terms: list[str]
+    covered_terms: list[str]
+    missing_terms: list[str]
+    goal_coverage: float = Field(description="IDF-weighted share of goal terms in verified claims")
+    source_diversity: float = Field(description="distinct papers among verified claims / verified")
+    unverified_ids: list[str]
+    grey_zone_ids: list[str] = Field(description="confidence within 0.05 of the threshold")
+    single_source_ids: list[str]
+    off_goal_ids: list[str] = Field(description="claims that share no term with the goal")
+    claim_relevance: dict[str, float] = Field(description="claim id -> its paper's relevance")
+    draft_sentences: int = 0
+    uncited_sentences: int = 0
+    cites_unverified_ids: list[str] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        """The signals as the short text an LLM reviewer reads."""
+        return (
+            f"papers: {self.n_papers} ({self.n_relevant_papers} relevant, mean relevance "
+            f"{self.mean_relevance:.2f}); claims: {self.n_claims}, verified {self.n_verified} "
+            f"({self.verified_share:.0%}), mean confidence {self.mean_confidence:.2f} "
+            f"(threshold {self.threshold}); goal terms covered: {self.goal_coverage:.0%}"
+            f" (missing: {', '.join(self.missing_terms) or 'none'}); source diversity "
+            f"{self.source_diversity:.2f}; single-source claims: "
+            f"{', '.join(self.single_source_ids) or 'none'}; unverified claims: "
+            f"{', '.join(self.unverified_ids) or 'none'}; draft sentences citing no claim: "
+            f"{self.uncited_sentences}/{self.draft_sentences}"
+        )
+
+
+def stemmed_terms(text: str) -> set[str]:
+    return set(analyze(text))
+
+
+def goal_weights(goal: str, texts: Sequence[str]) -> dict[str, float]:
+    """IDF of each goal term over ``texts`` (smoothed): rare terms carry the goal's topic.
+
+    A term no text contains gets the highest weight, so a goal whose distinctive words the
+    search never found scores low coverage instead of being matched on its common words.
+    """
+    terms = goal_terms(goal)
+    docs = [stemmed_terms(t) for t in texts]
+    n = len(docs)
+    return {t: round_(math.log((n + 1) / (sum(t in d for d in docs) + 1)) + 1) for t in terms}
+
+
+def weighted_share(terms: Sequence[str], present: set[str], weights: dict[str, float]) -> float:
+    total = sum(weights.get(t, 1.0) for t in terms)
+    return sum(weights.get(t, 1.0) for t in terms if t in present) / total if total else 0.0
+
+
+def measure(
+    goal: str,
+    claims: Sequence[Claim],
+    papers: Sequence[RankedPaper],
+    *,
+    threshold: float,
+    min_relevance: float,
+    round: int,
+    draft: Draft | None = None,
+    weights: dict[str, float] | None = None,
+) -> RunSignals:
+    terms = goal_terms(goal)
+    weights = weights or {t: 1.0 for t in terms}
+    verified = [c for c in claims if c.verified]
+    verified_terms: set[str] = set()
+    for claim in verified:
+        verified_terms |= stemmed_terms(claim.text)
+    covered = [t for t in terms if t in verified_terms]
+    missing = [t for t in terms if t not in verified_terms]
+    relevance = {p.paper.id: p.relevance for p in papers}
+    support = cross_support([c.text for c in claims], [c.paper_id for c in claims])
+    goal_set = set(terms)
+    n_verified = len(verified)
+    signals = RunSignals(
+        round=round,
+        n_papers=len(papers),
+        n_relevant_papers=sum(1 for p in papers if p.relevance >= min_relevance),
+        mean_relevance=_mean([p.relevance for p in papers]),
+        n_claims=len(claims),
+        n_verified=n_verified,
+        verified_share=n_verified / len(claims) if claims else 0.0,
+        mean_confidence=_mean([c.confidence for c in claims]),
+        threshold=threshold,
+        goal_terms=terms,
+        covered_terms=covered,
+        missing_terms=missing,
+        goal_coverage=round_(weighted_share(terms, verified_terms, weights)),
+        source_diversity=(len({c.paper_id for c in verified}) / n_verified) if verified else 0.0,
+        unverified_ids=[c.id for c in claims if not c.verified],
+        grey_zone_ids=[c.id for c in claims if abs(c.confidence - threshold) < GREY_ZONE],
+        single_source_ids=[
+            c.id for c, s in zip(claims, support, strict=True) if s < SINGLE_SOURCE_BELOW
+        ],
+        off_goal_ids=[c.id for c in claims if not (stemmed_terms(c.text) & goal_set)],
+        claim_relevance={c.id: round_(relevance.get(c.paper_id, 0.0)) for c in claims},
+    )
+    if draft is not None:
+        sentences = [*draft.answer, *draft.abstract]
+        by_id = {c.id: c for c in claims}
+        signals.draft_sentences = len(sentences)
+        signals.uncited_sentences = sum(1 for s in sentences if not s.claim_ids)
+        signals.cites_unverified_ids = sorted(
+            {
+                cid
+                for s in sentences
+                for cid in s.claim_ids
+                if cid in by_id and not by_id[cid].verified
+            }
+        )
+    return signals
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round_(sum(values) / len(values)) if values else 0.0
+
+
+def round_(value: float) -> float:
+    return round(float(value), 4)

@@ -1,0 +1,65 @@
+"""Test doubles that ship with the library, so users can test their own graphs with them.
+
+* ``ScriptedEngine``: the extractive engine with reviewer scores fixed per round, to drive
+  the tribunal's routing either way (pass it as ``Context(llm=ScriptedEngine(...))``).
+* ``fake_chat_model``: a LangChain chat model that answers from a list of replies.
+* ``shared_data``: where the project's real test data lives (``../shared/data``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from sovereign_agents.engines.base import RoleResult
+from sovereign_agents.engines.extractive import ExtractiveEngine
+from sovereign_agents.schemas import Claim, Draft, Review, ReviewerRole
+from sovereign_agents.signals import RunSignals
+
+
+class ScriptedEngine(ExtractiveEngine):
+    """The offline engine, but each reviewer's score per round comes from a script.
+
+    ``scores[round][role]`` (or ``scores[round]`` as one number for all three roles). Rounds
+    not in the script keep the computed score. ``calls`` records every review made.
+    """
+
+    name = "scripted"
+
+    def __init__(self, scores: dict[int, float | dict[str, float]]) -> None:
+        self.scores = scores
+        self.calls: list[tuple[str, int]] = []
+
+    def review(
+        self, role: ReviewerRole, goal: str, draft: Draft, claims: list[Claim], signals: RunSignals
+    ) -> RoleResult[Review]:
+        result = super().review(role, goal, draft, claims, signals)
+        self.calls.append((role, signals.round))
+        scripted = self.scores.get(signals.round)
+        if scripted is not None:
+            score = scripted if isinstance(scripted, int | float) else scripted[role]
+            result.value = result.value.model_copy(
+                update={"score": float(score), "engine": self.name}
+            )
+        return result
+
+
+def fake_chat_model(replies: Sequence[str]) -> GenericFakeChatModel:
+    """A chat model that returns ``replies`` in order (LangChain's own fake)."""
+    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
+def shared_data() -> Path:
+    """``../shared/data`` beside the project checkout (override: SOVEREIGN_SHARED_DATA)."""
+    configured = os.environ.get("SOVEREIGN_SHARED_DATA")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+DAILY_CS = "arxiv_metadata/daily_listing_cs/arxiv_cs_daily_2025-05-01_2025-06-09.jsonl"
+KAGGLE_SAMPLE = "arxiv_metadata/kaggle_oai_snapshot_sample/arxiv-metadata-oai-snapshot.json"

@@ -1,0 +1,196 @@
+"""Text utilities shared by search, extraction and verification: tokens, sentences, keyphrases."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# Words that carry no topic in a research question, beyond the usual English stop words.
+QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "does",
+        "do",
+        "did",
+        "what",
+        "which",
+        "why",
+        "when",
+        "where",
+        "whether",
+        "compare",
+        "compared",
+        "comparison",
+        "versus",
+        "vs",
+        "effect",
+        "effects",
+        "impact",
+        "role",
+        "use",
+        "using",
+        "used",
+        "based",
+        "approach",
+        "approaches",
+        "method",
+        "methods",
+        "best",
+        "study",
+        "studies",
+        "paper",
+        "papers",
+        "work",
+        "works",
+        "research",
+        "result",
+        "results",
+        "new",
+        "novel",
+        "across",
+        "between",
+        "terms",
+        "generalize",
+        "generalise",
+        "under",
+        "equal",
+        "other",
+        "like",
+        "e.g",
+        "eg",
+        "i.e",
+        "ie",
+        "can",
+        "could",
+        "would",
+        "should",
+    ]
+)
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | QUESTION_WORDS
+
+TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Eq.", "approx.", "resp.")
+
+
+def normalize_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens; keeps inner hyphens, dots and plus signs (GPT-4, 3.5, C++)."""
+    return TOKEN_RE.findall(text.lower())
+
+
+def content_tokens(text: str) -> list[str]:
+    return [t for t in tokens(text) if t not in STOP_WORDS and not t.replace(".", "").isdigit()]
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split an abstract into sentences, keeping character offsets into ``text``.
+
+    A boundary is end punctuation followed by space and an upper-case letter or digit, unless
+    the punctuation ends a common abbreviation (e.g., et al.).
+    """
+    sentences: list[Sentence] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        head = text[start : match.start()]
+        if head.rstrip().endswith(_ABBREVIATIONS):
+            continue
+        _append(sentences, text, start, match.start())
+        start = match.end()
+    _append(sentences, text, start, len(text))
+    return sentences
+
+
+def _append(out: list[Sentence], text: str, start: int, end: int) -> None:
+    chunk = text[start:end]
+    stripped = chunk.strip()
+    if not stripped:
+        return
+    offset = start + chunk.index(stripped[0])
+    out.append(Sentence(normalize_space(stripped), offset, offset + len(stripped)))
+
+
+def keyphrases(text: str, limit: int = 8) -> list[str]:
+    """RAKE-style keyphrases: runs of content words between stop words and punctuation,
+    scored by the sum of their words' degree/frequency, best first, de-duplicated."""
+    phrases: list[list[str]] = []
+    for fragment in re.split(r"[,;:()\[\]?!/]|\.\s|\s-\s", text.lower()):
+        current: list[str] = []
+        for token in TOKEN_RE.findall(fragment):
+            if token in STOP_WORDS or token.replace(".", "").isdigit():
+                if current:
+                    phrases.append(current)
+                current = []
+            else:
+                current.append(token)
+        if current:
+            phrases.append(current)
+    # long runs are split so a phrase stays a usable query
+    phrases = [p[i : i + 4] for p in phrases for i in range(0, len(p), 4)]
+    freq: Counter[str] = Counter()
+    degree: Counter[str] = Counter()
+    for phrase in phrases:
+        for word in phrase:
+            freq[word] += 1
+            degree[word] += len(phrase)
+    scored: dict[str, float] = {}
+    for phrase in phrases:
+        key = " ".join(phrase)
+        scored[key] = max(scored.get(key, 0.0), sum(degree[w] / freq[w] for w in phrase))
+    ranked = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [phrase for phrase, _ in ranked[:limit]]
+
+
+def term_coverage(terms: list[str], texts: list[str]) -> tuple[float, list[str]]:
+    """Share of ``terms`` found (as content tokens) in ``texts``, and the missing ones."""
+    if not terms:
+        return 0.0, []
+    present = set()
+    for text in texts:
+        present.update(content_tokens(text))
+    missing = [t for t in terms if t not in present]
+    return 1 - len(missing) / len(terms), missing
+
+
+def light_stem(token: str) -> str:
+    """Fold regular English plurals (models -> model, studies -> study); keep the rest."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 4 and token.endswith(("sses", "xes", "ches", "shes")):
+        return token[:-2]
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
+
+
+def analyze(text: str) -> list[str]:
+    """Search terms: content words, hyphenated compounds split into their parts, plurals folded.
+
+    ``"Mixture-of-Experts models"`` -> ``["mixture", "expert", "model"]``.
+    """
+    out: list[str] = []
+    for token in tokens(text):
+        for part in token.split("-") if "-" in token else (token,):
+            part = part.strip(".")
+            if len(part) < 2 or part in STOP_WORDS or part.replace(".", "").isdigit():
+                continue
+            out.append(light_stem(part))
+    return out
+
+
+def goal_terms(goal: str) -> list[str]:
+    """The distinct search terms of a goal (see ``analyze``), in order of appearance."""
+    return list(dict.fromkeys(analyze(goal)))

@@ -1,0 +1,119 @@
+"""Node tracing: one record per node execution, emitted on LangGraph's custom stream.
+
+``@traced("name")`` wraps a node. It times the node, summarises what went in and out, and
+collects the model calls made inside it (``record_call``). The records travel on the
+``custom`` stream mode as ``{"event": "node", ...}`` so a caller decides where they go:
+the CLI appends them to ``trace.jsonl``; an embedding application can forward them anywhere.
+Progress events (``{"event": "progress", ...}``) go the same way through ``emit``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_CALLS: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
+    "sovereign_model_calls", default=None
+)
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
+_SECRET_PATTERN = re.compile(r"(nvapi-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9]{16,}|Bearer\s+\S+)")
+
+
+def redact(text: str) -> str:
+    """Remove credentials: known key shapes and the values of secret-looking env variables."""
+    for name, value in os.environ.items():
+        if value and len(value) >= 8 and _SECRET_ENV.search(name):
+            text = text.replace(value, "[REDACTED]")
+    return _SECRET_PATTERN.sub("[REDACTED]", text)
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Send an event on the custom stream; a no-op outside a graph run."""
+    try:
+        from langgraph.config import get_stream_writer
+
+        writer = get_stream_writer()
+    except (RuntimeError, ImportError):
+        return
+    writer(event)
+
+
+def record_call(call: dict[str, Any]) -> None:
+    """Attach a model or service call to the node that is running."""
+    calls = _CALLS.get()
+    if calls is not None:
+        calls.append(call)
+
+
+def summarize(value: Any) -> Any:
+    """A compact, JSON-able description of a state update or node input."""
+    if isinstance(value, dict):
+        return {str(k): _summarize_value(v) for k, v in value.items()}
+    return _summarize_value(value)
+
+
+def _summarize_value(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        data = value.model_dump(mode="json")
+        return {k: _summarize_value(v) for k, v in list(data.items())[:6]}
+    if isinstance(value, list | tuple):
+        return {"items": len(value)}
+    if isinstance(value, str):
+        return value if len(value) <= 120 else value[:117] + "..."
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {"keys": len(value)}
+    return type(value).__name__
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def traced(node: str) -> Callable[[F], F]:
+    """Wrap a node so each execution yields one trace record on the custom stream."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+            calls: list[dict[str, Any]] = []
+            token = _CALLS.set(calls)
+            started, t0 = now_iso(), time.perf_counter()
+            error: str | None = None
+            output: Any = None
+            try:
+                output = fn(state, *args, **kwargs)
+                return output
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                _CALLS.reset(token)
+                emit(
+                    {
+                        "event": "node",
+                        "node": node,
+                        "start": started,
+                        "end": now_iso(),
+                        "seconds": round(time.perf_counter() - t0, 4),
+                        "input": summarize(state),
+                        "output": summarize(output) if output is not None else None,
+                        "calls": calls,
+                        "error": error,
+                    }
+                )
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
