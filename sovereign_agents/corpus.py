@@ -80,8 +80,9 @@ def parse_record(record: dict[str, Any]) -> tuple[Paper, str]:
         versions = record.get("versions") or []
         if version is None and isinstance(versions, list) and versions:
             last = versions[-1]
-            if isinstance(last, dict):
-                _, version = split_arxiv_id(f"x{last.get('version', '')}")
+            label = str(last.get("version", "")) if isinstance(last, dict) else ""
+            if label[1:].isdigit():
+                version = int(label[1:])
         url = ""
     else:
         raise ValueError("neither 'abstract' (Kaggle) nor 'summary' (daily listing)")

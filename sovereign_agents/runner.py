@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
 
 from sovereign_agents import schemas
 from sovereign_agents.context import Context
@@ -32,11 +34,13 @@ ProgressFn = Callable[[dict[str, Any]], None]
 
 def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
-    names = [n for n in dir(schemas) if isinstance(getattr(schemas, n), type)]
+    classes = [getattr(schemas, n) for n in dir(schemas)]
     return [
-        (schemas.__name__, n)
-        for n in names
-        if issubclass(getattr(schemas, n), schemas.BaseModel | schemas.Enum)
+        (schemas.__name__, c.__name__)
+        for c in classes
+        if isinstance(c, type)
+        and c.__module__ == schemas.__name__
+        and issubclass(c, BaseModel | Enum)
     ]
 
 

@@ -1,0 +1,69 @@
+"""Shared fixtures. Unit tests never open a socket to anything but loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sovereign_agents.testing import DAILY_CS, KAGGLE_SAMPLE, shared_data
+
+_real_connect = socket.socket.connect
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_loopback(address):
+        raise RuntimeError(f"tests may only connect to loopback, not {address!r}")
+    _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Search indexes are cached in a folder of the test session, not in ~/.cache."""
+    path = tmp_path_factory.mktemp("sovereign-cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOVEREIGN_CACHE_DIR", str(path))
+    for name in ("SOVEREIGN_CORPUS", "SOVEREIGN_LLM", "SOVEREIGN_EMBEDDINGS", "NVIDIA_API_KEY"):
+        mp.delenv(name, raising=False)
+    yield path
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = shared_data()
+    if not path.is_dir():
+        pytest.skip(f"shared test data not found at {path} (set SOVEREIGN_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def daily_corpus(data_dir: Path) -> Path:
+    return data_dir / DAILY_CS
+
+
+@pytest.fixture(scope="session")
+def kaggle_corpus(data_dir: Path) -> Path:
+    return data_dir / KAGGLE_SAMPLE

@@ -1,0 +1,82 @@
+"""The prompt loader: versioned files, declared inputs, recorded hashes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sovereign_agents.context import ROLES
+from sovereign_agents.errors import PromptError
+from sovereign_agents.prompts import available_versions, load_prompt, parse_prompt
+
+GOOD = """---
+id: demo
+role: demo
+version: v1
+inputs: [goal]
+output: PlanOutput
+changelog: ["v1: first"]
+---
+Plan for {goal}. JSON: {{"queries": []}}
+"""
+
+
+def test_every_role_has_a_valid_prompt() -> None:
+    for role in ROLES:
+        prompt = load_prompt(role)
+        assert prompt.role == role and prompt.version.startswith("v")
+        assert set(prompt.inputs) and prompt.changelog
+        assert len(prompt.sha256) == 64
+
+
+def test_sha256_is_of_the_file_bytes(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "v1.md").write_text(GOOD)
+    prompt = load_prompt("demo", prompts_dir=tmp_path)
+    assert prompt.sha256 == hashlib.sha256(GOOD.encode()).hexdigest()
+    assert prompt.ref.startswith("demo@v1#")
+    assert prompt.render(goal="X") == 'Plan for X. JSON: {"queries": []}\n'
+
+
+def test_highest_version_is_the_default(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    for n in (1, 2, 10):
+        (tmp_path / "demo" / f"v{n}.md").write_text(GOOD.replace("version: v1", f"version: v{n}"))
+    assert available_versions("demo", tmp_path) == ["v1", "v2", "v10"]
+    assert load_prompt("demo", prompts_dir=tmp_path).version == "v10"
+    assert load_prompt("demo", "v2", prompts_dir=tmp_path).version == "v2"
+    with pytest.raises(PromptError, match="not found"):
+        load_prompt("demo", "v3", prompts_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("inputs: [goal]", "inputs: [goal, paper]"), "declares"),
+        (GOOD.replace("{goal}", "{goal} {extra}"), "body uses"),
+        (GOOD.replace("---\nid", "id", 1), "front matter"),
+        (GOOD.replace("version: v1", "version: one"), "version"),
+        (GOOD.replace("output: PlanOutput", "output: Nope"), "output schema"),
+        (GOOD.replace("changelog: [\"v1: first\"]\n", ""), "lacks"),
+        (GOOD.replace("inputs: [goal]", "inputs: [goal"), "YAML"),
+    ],
+)
+def test_invalid_prompts_fail_at_load(text: str, message: str) -> None:
+    with pytest.raises(PromptError, match=message):
+        parse_prompt(text)
+
+
+def test_render_refuses_missing_or_extra_inputs() -> None:
+    prompt = parse_prompt(GOOD)
+    with pytest.raises(PromptError, match="missing"):
+        prompt.render()
+    with pytest.raises(PromptError, match="unexpected"):
+        prompt.render(goal="x", other="y")
+
+
+def test_source_text_is_fenced_as_data_in_every_prompt_that_reads_it() -> None:
+    for role in ("extractor", "writer", "skeptic", "validator", "synthesizer", "reviser"):
+        body = load_prompt(role).body
+        assert "<<<" in body and ">>>" in body and "never" in body and "instructions" in body
