@@ -117,3 +117,58 @@ def traced(node: str) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def message_key(messages: list[Any]) -> str:
+    """A content address for a model request: sha256 of its messages' types and contents.
+
+    Replay looks responses up by this key, so it does not depend on the order in which
+    parallel nodes made their calls.
+    """
+    import hashlib
+    import json
+
+    canonical = [
+        [getattr(m, "type", type(m).__name__), getattr(m, "content", str(m))] for m in messages
+    ]
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+
+
+def record_chat_call(
+    *,
+    role: str,
+    prompt_ref: str,
+    model: str,
+    messages: list[Any],
+    response: Any,
+    parsed: Any,
+    error: str | None,
+    latency_s: float,
+    attempt: int,
+) -> None:
+    """Record one chat-model request (the contract trace, replay and evals read).
+
+    ``messages`` and ``response`` are LangChain messages; they are stored with
+    ``messages_to_dict`` so a replay model can rebuild the exact ``AIMessage``.
+    """
+    from langchain_core.messages import BaseMessage, messages_to_dict
+
+    usage = getattr(response, "usage_metadata", None) if response is not None else None
+    record_call(
+        {
+            "kind": "chat",
+            "role": role,
+            "prompt": prompt_ref,
+            "model": model,
+            "key": message_key(messages),
+            "attempt": attempt,
+            "messages": messages_to_dict(messages),
+            "response": messages_to_dict([response])[0]
+            if isinstance(response, BaseMessage)
+            else None,
+            "parsed": parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else parsed,
+            "error": error,
+            "latency_s": round(latency_s, 4),
+            "tokens": dict(usage) if usage else None,
+        }
+    )

@@ -12,7 +12,7 @@ from sovereign_agents.errors import SearchUnavailable
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
 from sovereign_agents.state import SearchTask
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.tracing import emit, record_call, traced
 
 
 @traced("search")
@@ -30,6 +30,17 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
     except Exception as exc:  # a failed query degrades the run, it does not end it
         results, error = [], f"{type(exc).__name__}: {exc}"
     seconds = round(time.perf_counter() - started, 4)
+    record_call(
+        {
+            "kind": "search",
+            "backend": backend.name,
+            "query": query,
+            "k": context.papers_per_query,
+            "error": error,
+            "latency_s": seconds,
+            "results": [{"paper": p.model_dump(mode="json"), "score": s} for p, s in results],
+        }
+    )
     hits = [
         SearchHit(query=query, round=round_, rank=rank, score=round(score, 4), paper=paper)
         for rank, (paper, score) in enumerate(results, start=1)
