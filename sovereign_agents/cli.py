@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,8 +40,6 @@ def progress_printer(quiet: bool) -> Any:
             return
         if event.get("event") == "progress":
             err.print(f"[cyan]{event['node']:>11}[/] {event['message']}", soft_wrap=True)
-        elif event.get("event") == "node" and event.get("error"):
-            err.print(f"[red]{event['node']:>11}[/] failed: {event['error']}", soft_wrap=True)
 
     return show
 
@@ -75,6 +74,15 @@ def run(
         result = run_research(goal, context, out_dir, paper=paper, on_event=progress_printer(quiet))
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
+        return
+    except Exception as exc:  # a bug: one line, the run folder keeps what was produced
+        if os.environ.get("SOVEREIGN_DEBUG"):
+            raise
+        fail(
+            f"unexpected {type(exc).__name__}: {exc} (checkpoints and trace kept in "
+            f"{out_dir}; set SOVEREIGN_DEBUG=1 for the traceback)",
+            1,
+        )
         return
     values = result.values
     out.print(

@@ -82,6 +82,18 @@ def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:
     return np.asarray((d @ q) / (dn * qn))
 
 
+def check_embeddings_spec(spec: Any) -> None:
+    """Fail early, without building a client, on a spec ``resolve_embeddings`` cannot use."""
+    if isinstance(spec, Embeddings) or spec in (None, "", "lsa"):
+        return
+    if isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > len("nvidia:"):
+        return
+    raise ConfigError(
+        f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
+        "Embeddings object through the Python API"
+    )
+
+
 def resolve_embeddings(spec: Any) -> Embeddings | str:
     """A spec -> an Embeddings object, or ``'lsa'`` (fitted later, on the run's texts)."""
     if isinstance(spec, Embeddings):

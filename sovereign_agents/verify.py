@@ -33,7 +33,8 @@ class TfidfVerifier:
         grams = {(1, 1): "unigrams", (1, 2): "uni+bigrams"}.get((lo, hi), f"{lo}-{hi}-grams")
         return (
             f"TF-IDF cosine between each claim and its source (title + abstract), word {grams}, "
-            f"fitted on the run's texts; verified when confidence >= {self.threshold}"
+            f"fitted on the run's texts, threshold={self.threshold} (verified when confidence "
+            f">= {self.threshold})"
         )
 
     def scores(self, claims: Sequence[str], sources: Sequence[str]) -> np.ndarray:

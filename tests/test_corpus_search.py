@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def test_broken_and_missing_corpora_fail_clearly(tmp_path: Path) -> None:
         load_corpus(tmp_path / "missing.jsonl")
     broken = tmp_path / "broken.jsonl"
     broken.write_text("{not json\n[1, 2]\n")
-    with pytest.raises(CorpusError, match="no arXiv records.*line 1"):
+    with pytest.raises(CorpusError, match=r"no arXiv records.*line 1"):
         load_corpus(broken)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
@@ -57,11 +58,18 @@ def test_broken_and_missing_corpora_fail_clearly(tmp_path: Path) -> None:
 
 
 def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:
-    good = {"id": "2501.00001v1", "title": "T", "summary": "An abstract.", "authors": ["A"],
-            "categories": ["cs.CL"], "abs": "https://arxiv.org/abs/2501.00001"}
+    good = {
+        "id": "2501.00001v1",
+        "title": "T",
+        "summary": "An abstract.",
+        "authors": ["A"],
+        "categories": ["cs.CL"],
+        "abs": "https://arxiv.org/abs/2501.00001",
+    }
     file = tmp_path / "mixed.jsonl"
-    file.write_text("\n".join([json.dumps(good), "garbage", json.dumps({"id": "x"}),
-                               json.dumps(good)]) + "\n")
+    file.write_text(
+        "\n".join([json.dumps(good), "garbage", json.dumps({"id": "x"}), json.dumps(good)]) + "\n"
+    )
     papers, report = load_corpus(file)
     assert len(papers) == 1 and report.skipped == 2 and papers[0].version == 1
 
@@ -75,7 +83,7 @@ def test_bm25_ranks_topical_papers_first(daily_corpus: Path) -> None:
     search = LocalCorpusSearch(daily_corpus)
     hits = search.search("mixture of experts routing", 5)
     assert len(hits) == 5
-    assert all(a[1] >= b[1] for a, b in zip(hits, hits[1:], strict=False))
+    assert all(a[1] >= b[1] for a, b in itertools.pairwise(hits))
     assert sum("expert" in p.text.lower() for p, _ in hits) >= 4
     assert search.search("zzzqqq nonexistentterm", 5) == []
     assert search.get("2504.21040v3") is not None and search.get("9999.99999") is None
@@ -91,11 +99,14 @@ def test_bm25_matches_the_textbook_formula() -> None:
     from sovereign_agents.corpus import LoadReport
     from sovereign_agents.schemas import Paper
 
-    papers = [Paper(id=str(i), title="x", abstract=a) for i, a in
-              enumerate(["apple banana", "apple apple cherry", "banana durian elderberry"])]
+    papers = [
+        Paper(id=str(i), title="x", abstract=a)
+        for i, a in enumerate(["apple banana", "apple apple cherry", "banana durian elderberry"])
+    ]
     index = BM25Index.build(papers, sha256="0", source="mem", report=LoadReport("m", "0"))
     # documents are "x. x. <abstract>": term 'apple', df=2, N=3
     import math
+
     idf = math.log1p((3 - 2 + 0.5) / (2 + 0.5))
     lengths = [len(analyze(f"x. x. {p.abstract}")) for p in papers]
     avg = sum(lengths) / 3
@@ -107,10 +118,15 @@ def test_bm25_matches_the_textbook_formula() -> None:
 def test_text_helpers() -> None:
     assert analyze("Mixture-of-Experts models") == ["mixture", "expert", "model"]
     parts = split_sentences("We show X, e.g. Y. Results improve 5%. Fig. 2 shows it.")
-    assert [s.text for s in parts] == ["We show X, e.g. Y.", "Results improve 5%.",
-                                        "Fig. 2 shows it."]
+    assert [s.text for s in parts] == [
+        "We show X, e.g. Y.",
+        "Results improve 5%.",
+        "Fig. 2 shows it.",
+    ]
     text = "A b. Second one here."
     for s in split_sentences(text):
-        assert text[s.start:s.end] == s.text
-    assert keyphrases("How do sparse mixture-of-experts models compare to dense models?")[0] \
+        assert text[s.start : s.end] == s.text
+    assert (
+        keyphrases("How do sparse mixture-of-experts models compare to dense models?")[0]
         == "sparse mixture-of-experts models"
+    )

@@ -59,7 +59,7 @@ def test_highest_version_is_the_default(tmp_path: Path) -> None:
         (GOOD.replace("---\nid", "id", 1), "front matter"),
         (GOOD.replace("version: v1", "version: one"), "version"),
         (GOOD.replace("output: PlanOutput", "output: Nope"), "output schema"),
-        (GOOD.replace("changelog: [\"v1: first\"]\n", ""), "lacks"),
+        (GOOD.replace('changelog: ["v1: first"]\n', ""), "lacks"),
         (GOOD.replace("inputs: [goal]", "inputs: [goal"), "YAML"),
     ],
 )

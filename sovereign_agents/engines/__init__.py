@@ -7,6 +7,7 @@ from typing import Any
 from sovereign_agents.context import ROLES, Context
 from sovereign_agents.engines.base import Engine, RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
+from sovereign_agents.errors import ConfigError
 
 __all__ = ["EXTRACTIVE", "Engine", "RoleResult", "engine_for", "validate_specs"]
 
@@ -31,6 +32,11 @@ def engine_for(role: str, context: Context) -> Engine:
         return EXTRACTIVE
     if is_engine(spec):
         return spec
+    if isinstance(spec, str) and not spec.startswith("nvidia:"):
+        raise ConfigError(
+            f"unknown llm spec {spec!r} for role {role}: use 'extractive', 'nvidia:<model>', "
+            "or pass a LangChain chat model through the Python API"
+        )
     from sovereign_agents.models import chat_engine
 
     return chat_engine(spec, role, context)
@@ -40,3 +46,6 @@ def validate_specs(context: Context) -> None:
     """Resolve every role's model spec once, so a bad spec fails before the run starts."""
     for role in ROLES:
         engine_for(role, context)
+    from sovereign_agents.embeddings import check_embeddings_spec
+
+    check_embeddings_spec(context.embeddings)

@@ -239,8 +239,11 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
     goal_stems = set(signals.goal_terms)
 
     def closeness(claim: Claim) -> float:
+        """Bears on the goal, states a finding (not background), from a relevant paper."""
         overlap = len(stemmed_terms(claim.text) & goal_stems) / max(1, len(goal_stems))
-        return overlap + relevance.get(claim.id, 0.0) + 0.5 * claim.confidence
+        finding = min(2, len(_RESULT_CUE.findall(claim.text))) / 2
+        background = 0.5 if _BACKGROUND_CUE.search(claim.text) else 0.0
+        return overlap + relevance.get(claim.id, 0.0) + 0.5 * finding - background
 
     ranked = sorted(verified, key=lambda c: (-closeness(c), c.id))
     answer: list[CitedSentence] = []
@@ -280,6 +283,8 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
     # abstract: one claim per paper first (diversity), then the rest, at most five
     abstract: list[CitedSentence] = []
     used_papers: set[str] = set()
+    in_answer = {cid for s in answer for cid in s.claim_ids[:1]}
+    ranked = [c for c in ranked if c.id not in in_answer] if len(ranked) > 1 else ranked
     for claim in ranked:
         if claim.paper_id not in used_papers and len(abstract) < 5:
             abstract.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
