@@ -78,5 +78,16 @@ def test_render_refuses_missing_or_extra_inputs() -> None:
 
 def test_source_text_is_fenced_as_data_in_every_prompt_that_reads_it() -> None:
     for role in ("extractor", "writer", "skeptic", "validator", "synthesizer", "reviser"):
-        body = load_prompt(role).body
-        assert "<<<" in body and ">>>" in body and "never" in body and "instructions" in body
+        for version in available_versions(role):
+            body = load_prompt(role, version).body
+            assert "<<<" in body and ">>>" in body, (role, version)
+            assert "never" in body and "instructions" in body, (role, version)
+
+
+def test_every_reviewer_has_two_genuinely_different_versions() -> None:
+    for role in ("skeptic", "validator", "synthesizer"):
+        v1, v2 = load_prompt(role, "v1"), load_prompt(role, "v2")
+        assert v1.inputs == v2.inputs and v1.output == v2.output
+        words1, words2 = set(v1.body.split()), set(v2.body.split())
+        assert len(words1 & words2) / len(words1 | words2) < 0.5  # a rewrite, not a tweak
+        assert any(line.startswith("v2") for line in v2.changelog)
