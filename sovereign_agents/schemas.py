@@ -10,10 +10,16 @@ import hashlib
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sovereign_agents.text import clean_text
 
 ReviewerRole = Literal["skeptic", "validator", "synthesizer"]
 REVIEWER_ROLES: tuple[ReviewerRole, ...] = ("skeptic", "validator", "synthesizer")
+
+
+MAX_TITLE_CHARS = 500
+MAX_ABSTRACT_CHARS = 10_000  # arXiv caps abstracts at 1,920; anything longer is not one
 
 
 class _Model(BaseModel):
@@ -31,6 +37,16 @@ class Paper(_Model):
     categories: list[str] = Field(default_factory=list)
     url: str = ""
     published: str | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _clean_title(cls, value: str) -> str:
+        return clean_text(value, MAX_TITLE_CHARS)
+
+    @field_validator("abstract")
+    @classmethod
+    def _clean_abstract(cls, value: str) -> str:
+        return clean_text(value, MAX_ABSTRACT_CHARS)
 
     @property
     def text(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -78,6 +79,21 @@ _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Eq.", "approx
 
 def normalize_space(text: str) -> str:
     return " ".join(text.split())
+
+
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Text from a stranger made safe to process: Unicode NFKC, no control or bidi-override
+    characters, whitespace collapsed, at most ``limit`` characters (cut at a word, marked)."""
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    text = normalize_space(text)
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + " …"
+    return text
 
 
 def tokens(text: str) -> list[str]:

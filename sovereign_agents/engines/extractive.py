@@ -13,6 +13,7 @@ import re
 from statistics import fmean
 
 from sovereign_agents.engines.base import RoleResult
+from sovereign_agents.safety import looks_like_injection
 from sovereign_agents.schemas import (
     CitedSentence,
     Claim,
@@ -48,15 +49,6 @@ _CODE_CUE = re.compile(
     r"|https?://|github\.com",
     re.IGNORECASE,
 )
-_INJECTION = re.compile(
-    r"ignore (all |the )?(previous|prior|above) instructions|disregard .{0,30}instructions|"
-    r"\bscore (this|it)? ?(a )?10\b|you are (now )?(an?|the) (ai|assistant|model)",
-    re.IGNORECASE,
-)
-
-
-def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
 
 
 class ExtractiveEngine:

@@ -9,6 +9,8 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.safety import injection_excerpt, looks_like_injection
+from sovereign_agents.schemas import Uncertainty
 from sovereign_agents.state import ExtractTask
 from sovereign_agents.tracing import emit, traced
 
@@ -20,15 +22,25 @@ def extract(task: ExtractTask, runtime: Runtime[Context]) -> dict[str, Any]:
     result = engine_for("extractor", context).extract(
         task["goal"], paper, context.claims_per_paper, task["round"]
     )
+    # source text is data: a sentence that reads like an order to a model is never a claim
+    claims = [
+        c
+        for c in result.value
+        if not (looks_like_injection(c.text) or looks_like_injection(c.evidence))
+    ]
+    notes = list(result.uncertainties)
+    excerpt = injection_excerpt(paper.text)
+    if excerpt is not None:
+        notes.append(
+            Uncertainty(
+                kind="injection",
+                node="extract",
+                message=f"paper {paper.id} contains text that reads like instructions to a "
+                f'model ("{excerpt}"); it was treated as data and no claim was taken from it '
+                f"({len(result.value) - len(claims)} candidate claim(s) dropped)",
+            )
+        )
     emit(
-        {
-            "event": "progress",
-            "node": "extract",
-            "message": f"{len(result.value)} claims from {paper.id}",
-        }
+        {"event": "progress", "node": "extract", "message": f"{len(claims)} claims from {paper.id}"}
     )
-    return {
-        "claims": result.value,
-        "uncertainties": result.uncertainties,
-        "model_calls": result.model_calls,
-    }
+    return {"claims": claims, "uncertainties": notes, "model_calls": result.model_calls}
