@@ -94,6 +94,15 @@ def run(
     out.print(f"trace:  {result.trace}")
 
 
+def _register_subcommands() -> None:
+    from sovereign_agents.cli_eval import eval_app
+
+    app.add_typer(eval_app, name="eval")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     try:
         app()

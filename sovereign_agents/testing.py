@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage
 
 from sovereign_agents.engines.base import RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
-from sovereign_agents.schemas import Claim, Draft, Review, ReviewerRole
+from sovereign_agents.schemas import Claim, Draft, Paper, Review, ReviewerRole, RevisionPlan
 from sovereign_agents.signals import RunSignals
 
 
@@ -25,7 +25,8 @@ class ScriptedEngine(ExtractiveEngine):
     """The offline engine, but each reviewer's score per round comes from a script.
 
     ``scores[round][role]`` (or ``scores[round]`` as one number for all three roles). Rounds
-    not in the script keep the computed score. ``calls`` records every review made.
+    not in the script keep the computed score. ``calls`` records every role call as
+    ``(role, round)``.
     """
 
     name = "scripted"
@@ -33,6 +34,27 @@ class ScriptedEngine(ExtractiveEngine):
     def __init__(self, scores: dict[int, float | dict[str, float]]) -> None:
         self.scores = scores
         self.calls: list[tuple[str, int]] = []
+
+    def plan(self, goal: str, anchor: Paper | None, n_queries: int) -> RoleResult[list[str]]:
+        self.calls.append(("planner", 0))
+        return super().plan(goal, anchor, n_queries)
+
+    def extract(
+        self, goal: str, paper: Paper, max_claims: int, round: int
+    ) -> RoleResult[list[Claim]]:
+        self.calls.append(("extractor", round))
+        return super().extract(goal, paper, max_claims, round)
+
+    def write(
+        self,
+        goal: str,
+        claims: list[Claim],
+        signals: RunSignals,
+        revision: RevisionPlan | None,
+        round: int,
+    ) -> RoleResult[Draft]:
+        self.calls.append(("writer", round))
+        return super().write(goal, claims, signals, revision, round)
 
     def review(
         self, role: ReviewerRole, goal: str, draft: Draft, claims: list[Claim], signals: RunSignals

@@ -28,7 +28,8 @@ def test_high_scores_approve_without_revision(daily_corpus: Path) -> None:
     out, state = run(daily_corpus, engine)
     assert out["verdict"] == "APPROVE" and out["policy"] == "AUTO_APPROVE"
     assert state["revision_round"] == 0 and len(state["tribunal"]) == 1
-    assert sorted(engine.calls) == [("skeptic", 0), ("synthesizer", 0), ("validator", 0)]
+    reviews = sorted(c for c in engine.calls if c[0] in {"skeptic", "validator", "synthesizer"})
+    assert reviews == [("skeptic", 0), ("synthesizer", 0), ("validator", 0)]
 
 
 def test_low_then_high_scores_revise_once_then_approve(daily_corpus: Path) -> None:
@@ -55,7 +56,8 @@ def test_low_scores_revise_once_then_go_to_a_human(daily_corpus: Path) -> None:
     out, state = run(daily_corpus, engine)
     assert [t.verdict.value for t in state["tribunal"]] == ["REVISE", "REJECT"]
     assert out["policy"] == "HUMAN_REVIEW"
-    assert len(engine.calls) == 6  # exactly one revision round: the counter stops the loop
+    reviews = [c for c in engine.calls if c[0] in {"skeptic", "validator", "synthesizer"}]
+    assert len(reviews) == 6  # exactly one revision round: the counter stops the loop
 
 
 def test_max_revisions_knob_bounds_the_loop(daily_corpus: Path) -> None:

@@ -1,0 +1,84 @@
+"""``sovereign eval ...``: evals that print numbers, write JSON and draw plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sovereign_agents.errors import InputError, SovereignError
+
+eval_app = typer.Typer(
+    help="Evals: prompt sensitivity, verification accuracy.", no_args_is_help=True
+)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _goals(path: Path) -> list[dict[str, str]]:
+    try:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read goals file {path}: {exc}") from exc
+    goals = [r if isinstance(r, dict) else {"goal": str(r)} for r in rows]
+    if not goals or not all(isinstance(g.get("goal"), str) and g["goal"].strip() for g in goals):
+        raise InputError(f"{path}: expected JSON Lines with a non-empty 'goal' on every line")
+    return goals
+
+
+@eval_app.command("sensitivity")
+def sensitivity(
+    variants: Annotated[str, typer.Option(help="ROLE@VERSION,...; the first is the baseline")],
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")],
+    run: Annotated[Path | None, typer.Option(help="a recorded run folder")] = None,
+    goals: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON Lines of goals: make the base runs first, then the sensitivity of each"
+        ),
+    ] = None,
+    corpus: Annotated[Path | None, typer.Option(help="corpus for --goals base runs")] = None,
+    perturb: Annotated[
+        str | None, typer.Option(help="paraphrase,reorder,role-swap,shuffle-claims")
+    ] = None,
+    repeats: Annotated[int, typer.Option(help="repeats per condition")] = 3,
+    llm: Annotated[str | None, typer.Option(help="chat model spec (default: the run's)")] = None,
+) -> None:
+    """Fork a run before its tribunal and re-run it per prompt variant x repeat."""
+    from sovereign_agents.cli import fail, out
+    from sovereign_agents.context import Context
+    from sovereign_agents.evals.sensitivity import run_sensitivity
+    from sovereign_agents.evals.sensitivity_metrics import markdown_table
+    from sovereign_agents.runner import run_research
+
+    try:
+        if (run is None) == (goals is None):
+            raise InputError("give exactly one of --run DIR or --goals FILE")
+        runs: list[tuple[Path, Path]] = []
+        if run is not None:
+            runs.append((run, out_dir))
+        else:
+            assert goals is not None
+            for i, row in enumerate(_goals(goals)):
+                base = out_dir / f"goal-{i}" / "base"
+                context = Context(corpus=str(corpus) if corpus else None, llm=llm or "extractive")
+                run_research(row["goal"], context, base, paper=row.get("paper"))
+                runs.append((base, out_dir / f"goal-{i}"))
+        for run_dir, target in runs:
+            metrics = run_sensitivity(
+                run_dir,
+                target,
+                variants=_split(variants),
+                perturbations=_split(perturb),
+                repeats=repeats,
+                llm=llm,
+            )
+            out.print(f"[bold]{run_dir}[/]")
+            out.print(markdown_table(metrics), soft_wrap=True, markup=False)
+            out.print(f"written: {target / 'sensitivity.json'}, {target / 'sensitivity.png'}")
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)

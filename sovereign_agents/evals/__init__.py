@@ -1,0 +1,1 @@
+"""Evals: prompt sensitivity, verification accuracy, retrieval quality (each a CLI + plot)."""

@@ -1,0 +1,196 @@
+"""Prompt sensitivity: re-run the tribunal of a recorded run under prompt variants.
+
+The recorded run's checkpoints are copied, the checkpoint taken right after ``draft`` (before
+the three reviewers of round 0) is found, and for every condition x repeat the graph is
+forked from it: the tribunal and its revision route run again, nothing upstream is
+recomputed. Conditions are the prompt variants given (``skeptic@v2`` ...; the first is the
+baseline) followed by the baseline under each perturbation.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Overwrite
+
+from sovereign_agents.context import ROLES, Context
+from sovereign_agents.errors import InputError
+from sovereign_agents.evals.perturb import (
+    PERTURBATIONS,
+    PROMPT_PERTURBATIONS,
+    write_perturbed_prompts,
+)
+from sovereign_agents.evals.sensitivity_metrics import Outcome, SensitivityMetrics, summarize
+from sovereign_agents.graph import ResearchGraph, build_graph
+from sovereign_agents.prompts import available_versions
+from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer
+
+FORK_ROLES = ("skeptic", "validator", "synthesizer", "reviser")
+
+
+def parse_variant(text: str) -> tuple[str, str]:
+    role, _, version = text.strip().partition("@")
+    if role not in FORK_ROLES or not version:
+        raise InputError(f"variant {text!r}: expected ROLE@VERSION with ROLE one of {FORK_ROLES}")
+    return role, version
+
+
+def context_from_run(run_dir: Path, **overrides: Any) -> Context:
+    """The context a run recorded in run.json, with overrides (e.g. another ``llm``)."""
+    recorded = json.loads((run_dir / "run.json").read_text())["context"]
+    names = {f.name for f in fields(Context)}
+    values = {k: v for k, v in recorded.items() if k in names}
+    values.update(overrides)
+    return Context(**values)
+
+
+def tribunal_checkpoint(graph: ResearchGraph, thread_id: str) -> RunnableConfig:
+    """The checkpoint after ``draft`` of round 0: the three reviewers are next."""
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    found = None
+    for snapshot in graph.get_state_history(config):
+        if "skeptic" in snapshot.next and snapshot.values.get("revision_round", 0) == 0:
+            found = snapshot.config  # history runs newest first: keep the earliest
+    if found is None:
+        raise InputError(
+            "the run has no checkpoint before its tribunal (was it finished with "
+            "a checkpointer? run it with `sovereign run`)"
+        )
+    return found
+
+
+def run_sensitivity(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    variants: list[str],
+    perturbations: list[str] | None = None,
+    repeats: int = 3,
+    llm: Any = None,
+    seed: int = 0,
+    on_result: Callable[[Outcome], None] | None = None,
+) -> SensitivityMetrics:
+    run_path, out = Path(run_dir), Path(out_dir)
+    if not (run_path / CHECKPOINTS).exists() or not (run_path / "run.json").exists():
+        raise InputError(f"{run_path} is not a run folder (no {CHECKPOINTS} / run.json)")
+    if not variants:
+        raise InputError("give at least one variant, e.g. skeptic@v1,skeptic@v2")
+    perturbations = perturbations or []
+    unknown = set(perturbations) - set(PERTURBATIONS)
+    if unknown:
+        raise InputError(f"unknown perturbations {sorted(unknown)}; known: {PERTURBATIONS}")
+    if repeats < 1:
+        raise InputError("--repeats must be >= 1")
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "fork-checkpoints.sqlite"
+    shutil.copyfile(run_path / CHECKPOINTS, db)
+    thread_id = json.loads((run_path / "run.json").read_text())["thread_id"]
+    overrides: dict[str, Any] = {"llm": llm} if llm is not None else {}
+    base = context_from_run(run_path, **overrides)
+    pinned = {
+        role: base.prompt_versions.get(role) or available_versions(role, base.prompts_dir)[-1]
+        for role in ROLES
+    }
+    parsed = [parse_variant(v) for v in variants]
+    for role, version in parsed:
+        if version not in available_versions(role, base.prompts_dir):
+            raise InputError(f"no prompt {role}@{version}")
+    conditions: list[tuple[str, dict[str, str], str | None]] = [
+        (v, {**pinned, role: version}, None)
+        for v, (role, version) in zip(variants, parsed, strict=True)
+    ]
+    conditions += [(f"{variants[0]}+{p}", conditions[0][1], p) for p in perturbations]
+    outcomes: list[Outcome] = []
+    rng = random.Random(seed)
+    with sqlite_checkpointer(db) as saver:
+        graph = build_graph(checkpointer=saver)
+        start = tribunal_checkpoint(graph, thread_id)
+        for name, versions, perturbation in conditions:
+            prompts_dir = base.prompts_dir
+            if perturbation in PROMPT_PERTURBATIONS:
+                prompts_dir = str(
+                    write_perturbed_prompts(perturbation, versions, out, base.prompts_dir)
+                )
+            context = context_from_run(
+                run_path, **overrides, prompt_versions=versions, prompts_dir=prompts_dir
+            )
+            for repeat in range(repeats):
+                config = start
+                if perturbation == "shuffle-claims":
+                    claims = list(graph.get_state(start).values.get("claims", []))
+                    rng.shuffle(claims)
+                    config = graph.update_state(
+                        start, {"claims": Overwrite(claims)}, as_node="draft"
+                    )
+                result = graph.invoke(None, config, context=context)
+                report = result["report"]
+                outcome = Outcome(
+                    condition=name,
+                    repeat=repeat,
+                    score=result["tribunal_score"],
+                    verdict=result["verdict"],
+                    policy=result["policy"],
+                    rounds=[r["score"] for r in report["tribunal"]["rounds"]],
+                )
+                outcomes.append(outcome)
+                if on_result:
+                    on_result(outcome)
+    metrics = summarize(outcomes, base.approve_threshold)
+    write_outputs(out, metrics, outcomes)
+    return metrics
+
+
+def write_outputs(out: Path, metrics: SensitivityMetrics, outcomes: list[Outcome]) -> None:
+    from sovereign_agents.evals.sensitivity_metrics import markdown_table
+
+    data = {
+        **metrics.model_dump(mode="json"),
+        "results": [o.model_dump(mode="json") for o in outcomes],
+    }
+    (out / "sensitivity.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / "sensitivity.md").write_text(markdown_table(metrics))
+    plot_scores(out / "sensitivity.png", metrics, outcomes)
+
+
+def plot_scores(path: Path, metrics: SensitivityMetrics, outcomes: list[Outcome]) -> None:
+    """Score distribution per condition (points over a box), with the approval line."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # the plots extra is not installed: numbers are still written
+        return
+    names = [c.condition for c in metrics.conditions]
+    groups = [[o.score for o in outcomes if o.condition == n] for n in names]
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(names)), 4.0))
+    ax.boxplot(groups, tick_labels=names, widths=0.5)
+    for i, scores in enumerate(groups, start=1):
+        jitter = [i + 0.06 * (k - (len(scores) - 1) / 2) for k in range(len(scores))]
+        ax.scatter(jitter, scores, s=18, alpha=0.7, zorder=3)
+    ax.axhline(metrics.threshold, color="tab:red", linestyle="--", linewidth=1)
+    ax.text(
+        0.52,
+        metrics.threshold + 0.1,
+        f"approve >= {metrics.threshold}",
+        color="tab:red",
+        fontsize=8,
+    )
+    ax.set_ylim(0, 10)
+    ax.set_ylabel("final tribunal score")
+    ax.set_title(
+        f"prompt sensitivity (flip rate {metrics.flip_rate:.2f}, crossing rate "
+        f"{metrics.threshold_crossing_rate:.2f})",
+        fontsize=9,
+    )
+    ax.tick_params(axis="x", labelrotation=20, labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
