@@ -163,3 +163,22 @@ def test_anchor_paper_is_always_among_the_papers(daily_corpus: Path, tmp_path: P
     assert papers[anchor]["anchor"]
     assert md.startswith(f"# SOVEREIGN: {papers[anchor]['title']}")
     assert f"Analysis of: {papers[anchor]['title']}." in md
+
+
+def test_checkpoints_load_with_the_strict_allowlist(on_topic: RunResult) -> None:
+    """Every type the state holds is on the serializer's allowlist (strict msgpack mode)."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from sovereign_agents.graph import build_graph
+    from sovereign_agents.runner import CHECKPOINTS, serde_allowlist, sqlite_checkpointer
+    from sovereign_agents.schemas import Claim, TribunalRound
+
+    with sqlite_checkpointer(on_topic.out_dir / CHECKPOINTS) as saver:
+        saver.serde = JsonPlusSerializer(allowed_msgpack_modules=serde_allowlist())
+        graph = build_graph(checkpointer=saver)
+        values = graph.get_state({"configurable": {"thread_id": on_topic.run_id}}).values
+    assert all(isinstance(c, Claim) for c in values["claims"])
+    assert isinstance(values["tribunal"][0], TribunalRound)
+    strict = JsonPlusSerializer(allowed_msgpack_modules=None)
+    blocked = strict.loads_typed(saver.serde.dumps_typed(values["claims"][0]))
+    assert not isinstance(blocked, Claim)  # without the allowlist the type would be refused
