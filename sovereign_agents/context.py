@@ -8,11 +8,13 @@ Fields fall back to ``SOVEREIGN_*`` environment variables where that is useful.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sovereign_agents.errors import ConfigError
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
 
 
@@ -70,6 +72,28 @@ class Context:
     search: str = field(
         default="auto",
         metadata={"description": "'local' (the corpus), 'arxiv', or 'auto' (local if a corpus)"},
+    )
+    arxiv_api_url: str | None = field(
+        default_factory=lambda: _env("SOVEREIGN_ARXIV_API_URL"),
+        metadata={"description": "arXiv API endpoint (default: arXiv's own)"},
+    )
+    arxiv_interval: float = field(
+        default_factory=lambda: float(_env("SOVEREIGN_ARXIV_INTERVAL", "3.0") or 3.0),
+        metadata={"description": "seconds between arXiv requests (all threads)"},
+    )
+    arxiv_retries: int = field(default=3, metadata={"description": "retries per arXiv page"})
+    arxiv_backoff: float = field(
+        default=2.0, metadata={"description": "first retry delay in seconds, doubled each time"}
+    )
+    arxiv_timeout: float = field(default=30.0, metadata={"description": "seconds per request"})
+    arxiv_categories: list[str] = field(
+        default_factory=list, metadata={"description": "arXiv categories to keep, e.g. cs.CL"}
+    )
+    arxiv_date_from: str | None = field(
+        default=None, metadata={"description": "earliest submission date, YYYY-MM-DD"}
+    )
+    arxiv_date_to: str | None = field(
+        default=None, metadata={"description": "latest submission date, YYYY-MM-DD"}
     )
     n_queries: int = field(default=4, metadata={"description": "search queries per round"})
     papers_per_query: int = field(default=8, metadata={"description": "hits kept per query"})
@@ -130,6 +154,9 @@ class Context:
             raise ConfigError("verify_threshold must lie in [0, 1]")
         if self.n_queries < 1 or self.papers_per_query < 1 or self.max_papers < 1:
             raise ConfigError("n_queries, papers_per_query and max_papers must be >= 1")
+        for value in (self.arxiv_date_from, self.arxiv_date_to):
+            if value is not None and not _DATE.match(value):
+                raise ConfigError(f"arXiv date filters must be YYYY-MM-DD, not {value!r}")
         if self.max_revisions < 0:
             raise ConfigError("max_revisions must be >= 0")
 

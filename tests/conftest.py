@@ -67,3 +67,19 @@ def daily_corpus(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def kaggle_corpus(data_dir: Path) -> Path:
     return data_dir / KAGGLE_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def arxiv_server(data_dir: Path) -> Iterator[object]:
+    """The recorded arXiv API, replayed on loopback (see tests/servers/arxiv_replay.py)."""
+    from tests.servers.arxiv_replay import ArxivReplay
+
+    server = ArxivReplay(data_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def arxiv_replay(arxiv_server: object) -> object:
+    arxiv_server.reset()  # type: ignore[attr-defined]
+    return arxiv_server

@@ -11,6 +11,7 @@ from sovereign_agents.context import Context
 from sovereign_agents.errors import SearchUnavailable
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
+from sovereign_agents.search.base import PartialResults
 from sovereign_agents.state import SearchTask
 from sovereign_agents.tracing import emit, record_call, traced
 
@@ -27,6 +28,8 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
         error = None
     except SearchUnavailable:
         raise
+    except PartialResults as partial:  # keep what arrived before the failure
+        results, error = partial.results, f"partial: {partial.error}"
     except Exception as exc:  # a failed query degrades the run, it does not end it
         results, error = [], f"{type(exc).__name__}: {exc}"
     seconds = round(time.perf_counter() - started, 4)

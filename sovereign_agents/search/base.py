@@ -24,3 +24,12 @@ class SearchBackend(Protocol):
     def describe(self) -> str:
         """One line for the report's Methodology: what was searched and how it was ranked."""
         ...
+
+
+class PartialResults(Exception):
+    """A search that failed part-way: ``results`` holds what arrived before the failure."""
+
+    def __init__(self, results: list[tuple[Paper, float]], error: str) -> None:
+        super().__init__(error)
+        self.results = results
+        self.error = error

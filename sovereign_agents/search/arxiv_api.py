@@ -1,0 +1,298 @@
+"""arXiv search through the ``arxiv`` package: polite, retried, cached.
+
+* One rate limiter per endpoint, shared by every thread of the process: the four query
+  branches of a round run in parallel but never hit arXiv more often than one request per
+  ``arxiv_interval`` seconds (arXiv asks for 3 s).
+* Retries with exponential backoff on 5xx/429, timeouts, dropped connections and
+  ``arxiv.UnexpectedEmptyPageError``; pages that already arrived are kept
+  (``PartialResults``) when a later page fails for good.
+* Complete results are cached in SQLite, keyed by endpoint, query and parameters, so a rerun
+  makes no request.
+* ``SOVEREIGN_ARXIV_API_URL`` (or ``Context.arxiv_api_url``) sets the client's
+  ``query_url_format``; an endpoint that cannot be reached raises ``SearchUnavailable``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import arxiv
+import requests
+
+from sovereign_agents.cache import cache_dir
+from sovereign_agents.context import Context
+from sovereign_agents.corpus import split_arxiv_id
+from sovereign_agents.errors import SearchUnavailable
+from sovereign_agents.schemas import Paper
+from sovereign_agents.search.base import PartialResults
+from sovereign_agents.text import STOP_WORDS, tokens
+
+DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class RateLimiter:
+    """At most one request per ``interval`` seconds across all threads."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> float:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        delay = slot - now
+        if delay > 0:
+            time.sleep(delay)
+        return delay
+
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_LOCK = threading.Lock()
+
+
+def limiter_for(endpoint: str, interval: float) -> RateLimiter:
+    with _LIMITERS_LOCK:
+        limiter = _LIMITERS.get(endpoint)
+        if limiter is None:
+            limiter = _LIMITERS[endpoint] = RateLimiter(interval)
+        limiter.interval = interval
+        return limiter
+
+
+class _TimeoutSession(requests.Session):
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        return super().request(*args, **kwargs)
+
+
+@dataclass
+class RequestStats:
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    waited_s: float = 0.0
+
+
+class PoliteClient(arxiv.Client):
+    """An ``arxiv.Client`` whose every page request waits for the shared limiter and is
+    retried with backoff on transient failures (the package's own delay and retries are off)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        page_size: int,
+        limiter: RateLimiter,
+        retries: int,
+        backoff: float,
+        timeout: float,
+        stats: RequestStats,
+    ) -> None:
+        super().__init__(page_size=page_size, delay_seconds=0.0, num_retries=0)
+        self.query_url_format = endpoint + "?{}"
+        self._session = _TimeoutSession(timeout)
+        self.limiter, self.retries, self.backoff, self.stats = limiter, retries, backoff, stats
+
+    def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> Any:
+        for attempt in range(self.retries + 1):
+            self.stats.waited_s += self.limiter.wait()
+            self.stats.requests += 1
+            try:
+                return super()._parse_feed(url, first_page=first_page, _try_index=0)
+            except arxiv.HTTPError as exc:
+                if exc.status not in RETRY_STATUSES or attempt == self.retries:
+                    raise
+            except (arxiv.UnexpectedEmptyPageError, requests.Timeout):
+                if attempt == self.retries:
+                    raise
+            except requests.ConnectionError:
+                if attempt == self.retries:
+                    raise
+            self.stats.retries += 1
+            time.sleep(self.backoff * (2**attempt) * (1 + 0.1 * random.random()))
+        raise AssertionError("unreachable")
+
+
+def arxiv_query(
+    query: str, categories: list[str], date_from: str | None, date_to: str | None
+) -> str:
+    """A plain-words query -> arXiv's syntax: every content word in any field, ANDed, with
+    optional category and submission-date filters."""
+    words = [t for t in tokens(query) if t not in STOP_WORDS][:8] or tokens(query)[:8]
+    parts = [" AND ".join(f"all:{w}" for w in words)] if words else []
+    if categories:
+        parts.append("(" + " OR ".join(f"cat:{c}" for c in categories) + ")")
+    if date_from or date_to:
+        start = (date_from or "1991-01-01").replace("-", "") + "0000"
+        end = (date_to or "2999-12-31").replace("-", "") + "2359"
+        parts.append(f"submittedDate:[{start} TO {end}]")
+    return " AND ".join(parts)
+
+
+def paper_from_result(result: arxiv.Result) -> Paper:
+    paper_id, version = split_arxiv_id(result.entry_id)
+    return Paper(
+        id=paper_id,
+        version=version,
+        title=result.title,
+        abstract=result.summary,
+        authors=[a.name for a in result.authors],
+        categories=list(result.categories),
+        url=result.entry_id,
+        published=result.published.date().isoformat() if result.published else None,
+    )
+
+
+class ResultCache:
+    """Complete search results in SQLite, keyed by a hash of endpoint, query and params."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                "value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+
+    @staticmethod
+    def key(**params: Any) -> str:
+        return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+    def get(self, key: str) -> list[tuple[Paper, float]] | None:
+        with sqlite3.connect(self.path) as db:
+            row = db.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        return [(Paper.model_validate(p), s) for p, s in json.loads(row[0])]
+
+    def put(self, key: str, results: list[tuple[Paper, float]]) -> None:
+        value = json.dumps([[p.model_dump(mode="json"), s] for p, s in results])
+        with sqlite3.connect(self.path) as db:
+            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (key, value, time.time()))
+
+
+class ArxivSearch:
+    """``SearchBackend`` over the arXiv API."""
+
+    name = "arxiv"
+
+    def __init__(self, context: Context) -> None:
+        self.endpoint = (context.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?")
+        self.context = context
+        self.limiter = limiter_for(self.endpoint, context.arxiv_interval)
+        self.cache = ResultCache(cache_dir(context.cache_dir) / "arxiv-results.sqlite")
+        self.stats = RequestStats()
+
+    def _client(self, page_size: int) -> PoliteClient:
+        return PoliteClient(
+            self.endpoint,
+            page_size=page_size,
+            limiter=self.limiter,
+            retries=self.context.arxiv_retries,
+            backoff=self.context.arxiv_backoff,
+            timeout=self.context.arxiv_timeout,
+            stats=self.stats,
+        )
+
+    def _run(self, search: arxiv.Search, page_size: int) -> list[tuple[Paper, float]]:
+        results: list[tuple[Paper, float]] = []
+        try:
+            for rank, result in enumerate(self._client(page_size).results(search)):
+                # relevance order is arXiv's; a score that falls with rank keeps it comparable
+                results.append((paper_from_result(result), round(1.0 / (1 + rank), 4)))
+        except requests.ConnectionError as exc:
+            if not results:
+                raise SearchUnavailable(
+                    f"arXiv API at {self.endpoint} cannot be reached ({type(exc).__name__}); "
+                    "check the network or SOVEREIGN_ARXIV_API_URL, or search a local arXiv "
+                    "metadata file with --corpus PATH"
+                ) from exc
+            raise PartialResults(results, f"connection lost after {len(results)} results") from exc
+        except (arxiv.ArxivError, requests.RequestException) as exc:
+            if results:
+                raise PartialResults(results, f"{type(exc).__name__}: {exc}") from exc
+            raise
+        return results
+
+    def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
+        ctx = self.context
+        search_query = arxiv_query(
+            query, ctx.arxiv_categories, ctx.arxiv_date_from, ctx.arxiv_date_to
+        )
+        key = ResultCache.key(endpoint=self.endpoint, query=search_query, k=k, sort="relevance")
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return cached
+        search = arxiv.Search(
+            query=search_query, max_results=k, sort_by=arxiv.SortCriterion.Relevance
+        )
+        results = self._run(search, page_size=min(k, 100))
+        self.cache.put(key, results)
+        return results
+
+    def get(self, paper_id: str) -> Paper | None:
+        try:
+            found = self._run(arxiv.Search(id_list=[paper_id.strip()], max_results=1), 1)
+        except arxiv.HTTPError as exc:
+            if exc.status == 400:  # arXiv answers a malformed id with 400
+                return None
+            raise
+        return found[0][0] if found else None
+
+    def describe(self) -> str:
+        filters = []
+        if self.context.arxiv_categories:
+            filters.append("categories " + ", ".join(self.context.arxiv_categories))
+        if self.context.arxiv_date_from or self.context.arxiv_date_to:
+            filters.append(
+                f"submitted {self.context.arxiv_date_from or '…'} to "
+                f"{self.context.arxiv_date_to or '…'}"
+            )
+        where = (
+            "arXiv's API" if self.endpoint == DEFAULT_ENDPOINT else f"arXiv API at {self.endpoint}"
+        )
+        extra = f" ({'; '.join(filters)})" if filters else ""
+        return (
+            f"{where}{extra}, arXiv relevance ranking, one request per "
+            f"{self.context.arxiv_interval:g} s shared by the parallel queries"
+        )
+
+
+_BACKENDS: dict[tuple[Any, ...], ArxivSearch] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+def arxiv_backend(context: Context) -> ArxivSearch:
+    """One backend per configuration in this process (its stats and cache are shared)."""
+    key = (
+        context.arxiv_api_url,
+        context.arxiv_interval,
+        tuple(context.arxiv_categories),
+        context.arxiv_date_from,
+        context.arxiv_date_to,
+        context.cache_dir,
+        context.arxiv_retries,
+        context.arxiv_backoff,
+        context.arxiv_timeout,
+    )
+    with _BACKENDS_LOCK:
+        if key not in _BACKENDS:
+            _BACKENDS[key] = ArxivSearch(context)
+        return _BACKENDS[key]
