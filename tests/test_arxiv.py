@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -131,7 +132,7 @@ def test_parallel_queries_share_one_rate_limiter(arxiv_replay: Any, tmp_path: Pa
     for t in threads:
         t.join()
     stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 4 and min(gaps) >= 0.24
 
 

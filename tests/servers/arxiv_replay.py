@@ -82,7 +82,7 @@ class ArxivReplay:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 with replay.lock:
                     replay.requests.append(self.path)
                     drop = replay.drops > 0
