@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.console import Console
 
 from sovereign_agents.context import Context
-from sovereign_agents.errors import SovereignError
+from sovereign_agents.errors import ConfigError, SovereignError
 
 app = typer.Typer(
     name="sovereign",
@@ -44,6 +45,33 @@ def progress_printer(quiet: bool) -> Any:
     return show
 
 
+def parse_knobs(values: list[str]) -> dict[str, Any]:
+    """``KEY=JSON`` pairs for Context fields (a bare word is taken as a string)."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(Context)}
+    knobs: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or key not in names:
+            raise ConfigError(f"--set takes KEY=JSON with KEY a context field, not {value!r}")
+        try:
+            knobs[key] = json.loads(raw)
+        except ValueError:
+            knobs[key] = raw
+    return knobs
+
+
+def parse_role_llms(values: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        role, sep, spec = value.partition("=")
+        if not sep or not role.strip() or not spec.strip():
+            raise ConfigError(f"--role-llm takes ROLE=SPEC, not {value!r}")
+        pairs[role.strip()] = spec.strip()
+    return pairs
+
+
 @app.command()
 def run(
     goal: Annotated[str, typer.Argument(help="the research goal (a question)")],
@@ -57,7 +85,34 @@ def run(
     llm: Annotated[str, typer.Option(help="'extractive' or 'nvidia:<model>'")] = "extractive",
     embeddings: Annotated[str, typer.Option(help="'lsa' or 'nvidia:<model>'")] = "lsa",
     out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/latest"),
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(help="self-hosted NIM or OpenAI-compatible URL (default: NVIDIA_BASE_URL)"),
+    ] = None,
+    role_llm: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ROLE=SPEC, a model for one role (repeatable), e.g. skeptic=nvidia:<model>"
+        ),
+    ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache", help="cache model responses: an identical rerun makes no model calls"
+        ),
+    ] = False,
+    category: Annotated[
+        list[str] | None, typer.Option(help="arXiv category filter (repeatable), e.g. cs.CL")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="arXiv: submitted on/after YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="arXiv: submitted on/before YYYY-MM-DD")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="KEY=JSON, any Context knob (repeatable), e.g. --set max_papers=6"
+        ),
+    ] = None,
 ) -> None:
     """Run the research graph and write report.md, report.json and trace.jsonl."""
     from sovereign_agents.corpus import load_corpus
@@ -67,7 +122,22 @@ def run(
     if not goal.strip():
         fail("the research goal is empty")
     try:
-        context = Context(llm=llm, embeddings=embeddings, corpus=str(corpus) if corpus else None)
+        values: dict[str, Any] = {
+            "llm": llm,
+            "embeddings": embeddings,
+            "corpus": str(corpus) if corpus else None,
+            "llm_base_url": llm_base_url,
+            "role_llms": parse_role_llms(role_llm or []),
+            "model_cache": cache,
+            "arxiv_categories": list(category or []),
+            "arxiv_date_from": since,
+            "arxiv_date_to": until,
+        }
+        values.update(parse_knobs(knob or []))
+        try:
+            context = Context(**values)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"bad setting: {exc}") from exc
         validate_specs(context)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now rather than inside the graph

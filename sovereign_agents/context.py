@@ -52,6 +52,25 @@ class Context:
             "'nvidia:<model>', or a LangChain BaseChatModel object"
         },
     )
+    llm_base_url: str | None = field(
+        default=None,
+        metadata={
+            "description": "self-hosted NIM / OpenAI-compatible base URL for nvidia: "
+            "specs (default: NVIDIA_BASE_URL; hosted NIM with NVIDIA_API_KEY)"
+        },
+    )
+    model_cache: bool = field(
+        default=False,
+        metadata={
+            "description": "cache model responses (SQLite): an identical rerun makes no model calls"
+        },
+    )
+    model_http_retries: int = field(
+        default=3, metadata={"description": "retries on 429/5xx/connection failures"}
+    )
+    model_output_retries: int = field(
+        default=2, metadata={"description": "re-asks when an answer is invalid for the schema"}
+    )
     role_llms: dict[str, Any] = field(
         default_factory=dict,
         metadata={"description": "per-role override of `llm`, e.g. {'skeptic': 'nvidia:...'}"},

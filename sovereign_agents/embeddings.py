@@ -94,7 +94,7 @@ def check_embeddings_spec(spec: Any) -> None:
     )
 
 
-def resolve_embeddings(spec: Any) -> Embeddings | str:
+def resolve_embeddings(spec: Any, base_url: str | None = None) -> Embeddings | str:
     """A spec -> an Embeddings object, or ``'lsa'`` (fitted later, on the run's texts)."""
     if isinstance(spec, Embeddings):
         return spec
@@ -103,7 +103,7 @@ def resolve_embeddings(spec: Any) -> Embeddings | str:
     if isinstance(spec, str) and spec.startswith("nvidia:"):
         from sovereign_agents.models import nvidia_embeddings
 
-        return nvidia_embeddings(spec.removeprefix("nvidia:"))
+        return nvidia_embeddings(spec.removeprefix("nvidia:"), base_url)
     raise ConfigError(
         f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
         "Embeddings object through the Python API"

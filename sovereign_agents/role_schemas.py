@@ -23,7 +23,9 @@ class ExtractedClaim(BaseModel):
 
 
 class ExtractOutput(BaseModel):
-    claims: list[ExtractedClaim] = Field(default_factory=list)
+    claims: list[ExtractedClaim] = Field(
+        description="required: an empty list when the paper holds no claim on the goal"
+    )
 
 
 class DraftOutput(BaseModel):

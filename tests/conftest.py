@@ -83,3 +83,20 @@ def arxiv_server(data_dir: Path) -> Iterator[object]:
 def arxiv_replay(arxiv_server: object) -> object:
     arxiv_server.reset()  # type: ignore[attr-defined]
     return arxiv_server
+
+
+@pytest.fixture(scope="session")
+def nim_server() -> Iterator[object]:
+    """A scripted OpenAI-compatible server on loopback (see tests/servers/fake_nim.py)."""
+    from tests.servers.fake_nim import FakeNim
+
+    server = FakeNim().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_nim(nim_server: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    nim_server.reset()  # type: ignore[attr-defined]
+    monkeypatch.setenv("NVIDIA_BASE_URL", nim_server.url)  # type: ignore[attr-defined]
+    return nim_server

@@ -42,7 +42,7 @@ def fuse(hits: list[SearchHit]) -> tuple[dict[str, Paper], dict[str, float], dic
 
 def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncertainty]]:
     """The configured embeddings; LSA is fitted on the corpus (local search) or on the texts."""
-    spec = resolve_embeddings(context.embeddings)
+    spec = resolve_embeddings(context.embeddings, context.llm_base_url)
     if not isinstance(spec, str):
         return spec, []
     if context.search_backend == "local":
@@ -74,6 +74,15 @@ def relevance_scores(
         model = fallback
         query = model.embed_query(goal)
         scores = cosine_to(query, model.embed_documents(texts))
+    if getattr(model, "pooled", False):
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                node="index",
+                message=f"embeddings {describe_embeddings(model)[0]} came back one vector per token; "
+                "they were mean-pooled into one vector per text",
+            )
+        )
     name, dim = describe_embeddings(model)
     info: dict[str, Any] = {"model": name, "dim": dim or len(query)}
     if isinstance(model, LSAEmbeddings):

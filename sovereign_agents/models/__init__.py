@@ -1,0 +1,35 @@
+"""Chat models and embeddings: NIM through langchain-nvidia-ai-endpoints, or any LangChain
+object passed in through the Python API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from sovereign_agents.cache import cache_dir
+from sovereign_agents.context import Context
+from sovereign_agents.models.call_cache import ModelCallCache
+from sovereign_agents.models.chat_engine import ChatEngine
+from sovereign_agents.models.nim_embeddings import ValidatedEmbeddings
+from sovereign_agents.models.specs import resolve_chat_model, resolve_nim_embeddings
+from sovereign_agents.models.structured import CallPolicy
+
+__all__ = ["ChatEngine", "chat_engine", "nvidia_embeddings", "resolve_chat_model"]
+
+
+def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
+    model = resolve_chat_model(spec, context.llm_base_url)
+    cache = (
+        ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
+        if context.model_cache
+        else None
+    )
+    policy = CallPolicy(
+        http_retries=context.model_http_retries, output_retries=context.model_output_retries
+    )
+    return ChatEngine(model, context, role, policy=policy, cache=cache)
+
+
+def nvidia_embeddings(model: str, base_url: str | None = None) -> Embeddings:
+    return ValidatedEmbeddings(resolve_nim_embeddings(model, base_url))

@@ -1,0 +1,107 @@
+"""Model specs -> LangChain objects: ``nvidia:<model>`` or any object passed in."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import requests
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from sovereign_agents.errors import ConfigError
+from sovereign_agents.models.errors import note_retry_after
+
+_CHAT: dict[tuple[str, str | None, bool], BaseChatModel] = {}
+_LOCK = threading.Lock()
+
+
+def telemetry_enabled() -> bool:
+    """NVIDIA client usage telemetry: off unless the user turns it on."""
+    return os.environ.get("SOVEREIGN_NVIDIA_TELEMETRY", "").lower() in {"1", "true", "yes", "on"}
+
+
+def nim_endpoint(base_url: str | None) -> tuple[str | None, str | None]:
+    """(base_url, api_key) for a NIM: self-hosted via base URL, else hosted with a key."""
+    url = base_url or os.environ.get("NVIDIA_BASE_URL") or None
+    key = os.environ.get("NVIDIA_API_KEY") or None
+    if url is None and key is None:
+        raise ConfigError(
+            "an nvidia: model needs NVIDIA_API_KEY (hosted NIM) or NVIDIA_BASE_URL / "
+            "--llm-base-url (self-hosted NIM)"
+        )
+    return url, key or "not-needed-for-self-hosted"
+
+
+def model_name(model: Any) -> str:
+    for attribute in ("model", "model_name", "model_id"):
+        value = getattr(model, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def watch_retry_after(model: Any) -> None:
+    """Hook the NVIDIA client's HTTP session so a failed response's Retry-After is kept."""
+    client = getattr(model, "_client", None)
+    make = getattr(client, "get_session_fn", None)
+    if client is None or make is None:
+        return
+
+    def session_with_hook() -> requests.Session:
+        session = make()
+
+        def remember(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+            if response.status_code >= 400:
+                note_retry_after(response.headers.get("Retry-After"))
+
+        session.hooks["response"].append(remember)
+        return session
+
+    client.get_session_fn = session_with_hook
+
+
+def resolve_chat_model(spec: Any, base_url: str | None = None) -> BaseChatModel:
+    if isinstance(spec, BaseChatModel):
+        return spec
+    if not (isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > 7):
+        raise ConfigError(
+            f"unknown llm spec {spec!r}: use 'extractive', 'nvidia:<model>', or pass a LangChain "
+            "chat model through the Python API"
+        )
+    url, key = nim_endpoint(base_url)
+    cache_key = (spec, url, telemetry_enabled())
+    with _LOCK:
+        if cache_key not in _CHAT:
+            from langchain_nvidia_ai_endpoints import ChatNVIDIA
+
+            try:
+                _CHAT[cache_key] = model = ChatNVIDIA(
+                    model=spec.removeprefix("nvidia:"),
+                    base_url=url,
+                    api_key=key,
+                    temperature=0.0,
+                    max_completion_tokens=1024,
+                    usage_telemetry_enabled=telemetry_enabled(),
+                )
+            except Exception as exc:  # the client validates the model name and URL
+                raise ConfigError(f"cannot use {spec}: {exc}") from exc
+            watch_retry_after(model)
+        return _CHAT[cache_key]
+
+
+def resolve_nim_embeddings(model: str, base_url: str | None = None) -> Embeddings:
+    from langchain_nvidia_ai_endpoints import NVIDIAEmbeddings
+
+    url, key = nim_endpoint(base_url)
+    try:
+        return NVIDIAEmbeddings(
+            model=model,
+            base_url=url,
+            api_key=key,
+            truncate="END",
+            usage_telemetry_enabled=telemetry_enabled(),
+        )
+    except Exception as exc:
+        raise ConfigError(f"cannot use embeddings nvidia:{model}: {exc}") from exc

@@ -1,0 +1,235 @@
+"""One structured request to a chat model: the right request mode, retries, validation.
+
+Modes, tried in order and remembered per model once one is found unsupported:
+
+* ``structured``: ``with_structured_output(schema, include_raw=True)``;
+* ``json_mode``: ``response_format={"type": "json_object", "schema": ...}`` (what an
+  OpenAI-compatible llama.cpp server accepts where it refuses ``json_schema``);
+* ``prompt``: the prompt's own "answer with JSON only", parsed from the text.
+
+HTTP 429, 5xx and connection failures are retried with backoff, honouring Retry-After. An
+answer that is not valid for the schema is sent back with the validation error, a bounded
+number of times. Every request is recorded (``tracing.record_chat_call``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
+
+from sovereign_agents.models.call_cache import ModelCallCache
+from sovereign_agents.models.errors import classify
+from sovereign_agents.tracing import record_chat_call
+
+S = TypeVar("S", bound=BaseModel)
+MODES = ("structured", "json_mode", "prompt")
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+class OutputInvalid(Exception):
+    """The model's answers stayed invalid for the schema after the allowed retries."""
+
+    def __init__(self, message: str, calls: int = 0) -> None:
+        super().__init__(message)
+        self.calls = calls
+
+
+class CallFailed(Exception):
+    """The model could not be reached, or refused, after the allowed retries."""
+
+    def __init__(self, message: str, calls: int = 0) -> None:
+        super().__init__(message)
+        self.calls = calls
+
+
+@dataclass
+class CallPolicy:
+    http_retries: int = 3
+    output_retries: int = 2
+    backoff: float = 1.0
+    max_wait: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    first_mode: str | None = None  # start the ladder here (default: what worked last time)
+
+
+@dataclass
+class CallOutcome:
+    value: BaseModel
+    calls: int
+    mode: str
+    notes: list[str] = field(default_factory=list)
+
+
+_MODE_BY_MODEL: dict[int, int] = {}
+_MODE_LOCK = threading.Lock()
+
+
+def _start_mode(model: BaseChatModel) -> int:
+    with _MODE_LOCK:
+        return _MODE_BY_MODEL.get(id(model), 0)
+
+
+def _downgrade(model: BaseChatModel, mode: int) -> int:
+    with _MODE_LOCK:
+        _MODE_BY_MODEL[id(model)] = max(_MODE_BY_MODEL.get(id(model), 0), mode + 1)
+        return _MODE_BY_MODEL[id(model)]
+
+
+def extract_json(text: str) -> Any:
+    """The JSON object in a model's text: fenced, bare, or embedded in prose."""
+    fenced = _FENCE.search(text)
+    candidate = fenced.group(1) if fenced else text
+    start = candidate.find("{")
+    if start < 0:
+        raise ValueError("no JSON object in the answer")
+    decoder = json.JSONDecoder(strict=False)  # raw newlines inside strings are common
+    value, _ = decoder.raw_decode(candidate[start:])
+    return value
+
+
+def _request(
+    model: BaseChatModel, mode: str, schema: type[S], messages: list[BaseMessage]
+) -> tuple[AIMessage, S | None, str | None]:
+    """One request in ``mode``: (raw answer, parsed value or None, parse error or None)."""
+    if mode == "structured":
+        try:
+            out = model.with_structured_output(schema, include_raw=True).invoke(messages)
+        except NotImplementedError as exc:
+            if "include_raw" not in str(exc):
+                raise
+            out = model.with_structured_output(schema).invoke(messages)
+        raw = out["raw"] if isinstance(out, dict) else None
+        parsed = out.get("parsed") if isinstance(out, dict) else out
+        if isinstance(parsed, dict):
+            parsed = schema.model_validate(parsed)
+        error = out.get("parsing_error") if isinstance(out, dict) else None
+        if not isinstance(raw, AIMessage):
+            raw = AIMessage(content=json.dumps(parsed.model_dump()) if parsed else "")
+        return raw, parsed if isinstance(parsed, schema) else None, str(error) if error else None
+    if mode == "json_mode":
+        bound = model.bind(
+            response_format={"type": "json_object", "schema": schema.model_json_schema()}
+        )
+        raw = bound.invoke(messages)
+    else:
+        raw = model.invoke(messages)
+    if not isinstance(raw, AIMessage):
+        raw = AIMessage(content=str(getattr(raw, "content", raw)))
+    return raw, *parse(raw, schema)
+
+
+def parse(raw: AIMessage, schema: type[S]) -> tuple[S | None, str | None]:
+    text = raw.content if isinstance(raw.content, str) else json.dumps(raw.content)
+    if not text.strip():
+        return None, "the answer was empty"
+    try:
+        return schema.model_validate(extract_json(text)), None
+    except (ValueError, ValidationError) as exc:
+        return None, " ".join(str(exc).split())[:600]
+
+
+def call_structured(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[S],
+    *,
+    role: str,
+    prompt_ref: str,
+    model_label: str,
+    policy: CallPolicy | None = None,
+    cache: ModelCallCache | None = None,
+) -> CallOutcome:
+    policy = policy or CallPolicy()
+    conversation = list(messages)
+    calls, notes = 0, []
+    mode_index = MODES.index(policy.first_mode) if policy.first_mode else _start_mode(model)
+    http_attempt = output_attempt = 0
+    while True:
+        mode = MODES[min(mode_index, len(MODES) - 1)]
+        key = (
+            cache.key(model_label, mode, schema.model_json_schema(), conversation)
+            if cache
+            else None
+        )
+        cached = cache.get(key) if cache and key else None
+        started = time.perf_counter()
+        raw: AIMessage | None = None
+        parsed: S | None = None
+        error: str | None = None
+        try:
+            if cached is not None:
+                raw = cached
+                parsed, error = parse(raw, schema)
+            else:
+                calls += 1
+                raw, parsed, error = _request(model, mode, schema, conversation)
+        except Exception as exc:
+            if isinstance(exc, NotImplementedError):
+                calls -= 1  # refused locally by the client: no request reached the model
+            failure = classify(exc)
+            record_chat_call(
+                role=role,
+                prompt_ref=prompt_ref,
+                model=model_label,
+                messages=conversation,
+                response=None,
+                parsed=None,
+                error=f"{mode}: {failure.message}",
+                latency_s=time.perf_counter() - started,
+                attempt=calls,
+            )
+            if failure.unsupported and mode_index < len(MODES) - 1:
+                mode_index = _downgrade(model, mode_index)
+                notes.append(
+                    f"{mode} unsupported ({failure.message[:120]}); switched to {MODES[mode_index]}"
+                )
+                continue
+            if failure.retryable and http_attempt < policy.http_retries:
+                wait = (
+                    failure.retry_after
+                    if failure.retry_after is not None
+                    else policy.backoff * 2**http_attempt
+                )
+                http_attempt += 1
+                policy.sleep(min(wait, policy.max_wait))
+                continue
+            raise CallFailed(f"{failure.message} (after {calls} call(s))", calls) from exc
+        record_chat_call(
+            role=role,
+            prompt_ref=prompt_ref,
+            model=model_label,
+            messages=conversation,
+            response=raw,
+            parsed=parsed,
+            error=error,
+            latency_s=time.perf_counter() - started,
+            attempt=calls,
+        )
+        if parsed is not None:
+            if cache and key and cached is None:
+                cache.put(key, raw)
+            return CallOutcome(parsed, calls, mode, notes)
+        if output_attempt >= policy.output_retries:
+            raise OutputInvalid(
+                f"invalid output after {output_attempt + 1} answer(s): {error}", calls
+            )
+        output_attempt += 1
+        conversation = [
+            *conversation,
+            raw,
+            HumanMessage(
+                content=(
+                    f"That answer is not valid: {error}. Reply again with one JSON object only, "
+                    f"matching this JSON schema: {json.dumps(schema.model_json_schema())}"
+                )
+            ),
+        ]
