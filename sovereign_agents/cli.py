@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
+
+if TYPE_CHECKING:
+    from sovereign_agents.runner import RunResult
 
 app = typer.Typer(
     name="sovereign",
@@ -113,6 +118,20 @@ def run(
             "--set", help="KEY=JSON, any Context knob (repeatable), e.g. --set max_papers=6"
         ),
     ] = None,
+    interrupt_before: Annotated[
+        list[str] | None,
+        typer.Option(help="pause before this node (repeatable); continue with `sovereign resume`"),
+    ] = None,
+    interrupt_after: Annotated[
+        list[str] | None, typer.Option(help="pause after this node (repeatable)")
+    ] = None,
+    review_disputed: Annotated[
+        bool,
+        typer.Option(
+            "--review-disputed",
+            help="pause for a human verdict on disputed claims (answer with resume --verdict)",
+        ),
+    ] = False,
 ) -> None:
     """Run the research graph and write report.md, report.json and trace.jsonl."""
     from sovereign_agents.corpus import load_corpus
@@ -132,6 +151,7 @@ def run(
             "arxiv_categories": list(category or []),
             "arxiv_date_from": since,
             "arxiv_date_to": until,
+            "review_disputed": review_disputed,
         }
         values.update(parse_knobs(knob or []))
         try:
@@ -141,33 +161,82 @@ def run(
         validate_specs(context)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now rather than inside the graph
-        result = run_research(goal, context, out_dir, paper=paper, on_event=progress_printer(quiet))
+        with guarded(out_dir):
+            result = run_research(
+                goal,
+                context,
+                out_dir,
+                paper=paper,
+                on_event=progress_printer(quiet),
+                interrupt_before=interrupt_before or (),
+                interrupt_after=interrupt_after or (),
+            )
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
         return
-    except Exception as exc:  # a bug: one line, the run folder keeps what was produced
+    print_result(result)
+
+
+@contextmanager
+def guarded(run_dir: Path) -> Iterator[None]:
+    """A bug in a run becomes one line; the run folder keeps what was produced."""
+    try:
+        yield
+    except SovereignError:
+        raise
+    except Exception as exc:
         if os.environ.get("SOVEREIGN_DEBUG"):
             raise
         fail(
             f"unexpected {type(exc).__name__}: {exc} (checkpoints and trace kept in "
-            f"{out_dir}; set SOVEREIGN_DEBUG=1 for the traceback)",
+            f"{run_dir}; `sovereign resume {run_dir}` continues; set SOVEREIGN_DEBUG=1 for "
+            "the traceback)",
             1,
         )
+
+
+def print_result(result: RunResult) -> None:
+    """The outcome of a run: where its files are, or where it paused and how to go on."""
+    if result.paused:
+        where = ", ".join(result.next)
+        out.print(f"paused at: {where} (checkpoint {result.checkpoint_id})")
+        for pending in result.interrupts:
+            claims = pending.get("claims", []) if isinstance(pending, dict) else []
+            for claim in claims:
+                out.print(
+                    f"  disputed {claim['id']} ({claim['confidence']:.3f}, "
+                    f"{'verified' if claim['verified'] else 'unverified'}): {claim['text']}",
+                    soft_wrap=True,
+                )
+                for reason in claim["reasons"]:
+                    out.print(f"      - {reason}", soft_wrap=True)
+        verdicts = " ".join(
+            f"--verdict {c['id']}=supported|rejected"
+            for p in result.interrupts
+            if isinstance(p, dict)
+            for c in p.get("claims", [])
+        )
+        out.print(
+            f"continue: sovereign resume {result.out_dir} {verdicts}".rstrip(), soft_wrap=True
+        )
+        out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True)
         return
     values = result.values
     out.print(
         f"{values.get('policy', '?')}: tribunal {values.get('tribunal_score', 0):.1f}/10 "
         f"-> {values.get('verdict', '?')}"
     )
-    out.print(f"report: {result.report_md}")
-    out.print(f"json:   {result.report_json}")
-    out.print(f"trace:  {result.trace}")
+    out.print(f"report: {result.report_md}", soft_wrap=True)
+    out.print(f"json:   {result.report_json}", soft_wrap=True)
+    out.print(f"trace:  {result.trace}", soft_wrap=True)
 
 
 def _register_subcommands() -> None:
+    from sovereign_agents import cli_debug
     from sovereign_agents.cli_eval import eval_app
 
     app.add_typer(eval_app, name="eval")
+    cli_debug.register(app)
 
 
 _register_subcommands()

@@ -88,9 +88,12 @@ class Context:
         default_factory=lambda: _env("SOVEREIGN_CORPUS"),
         metadata={"description": "arXiv metadata JSON Lines (Kaggle or daily-listing format)"},
     )
-    search: str = field(
+    search: Any = field(
         default="auto",
-        metadata={"description": "'local' (the corpus), 'arxiv', or 'auto' (local if a corpus)"},
+        metadata={
+            "description": "'local' (the corpus), 'arxiv', 'auto' (local if a corpus), or a "
+            "SearchBackend object (e.g. replay.ReplaySearch)"
+        },
     )
     arxiv_api_url: str | None = field(
         default_factory=lambda: _env("SOVEREIGN_ARXIV_API_URL"),
@@ -140,6 +143,17 @@ class Context:
         default=6.5, metadata={"description": "tribunal mean below this triggers a revision"}
     )
     max_revisions: int = field(default=1, metadata={"description": "revision rounds at most"})
+    review_disputed: bool = field(
+        default=False,
+        metadata={
+            "description": "pause (interrupt) for a human verdict on claims the verifier and "
+            "the reviewers disagree on, or whose confidence is in the grey zone"
+        },
+    )
+    grey_zone: float = field(
+        default=0.05,
+        metadata={"description": "confidences within this of the threshold count as disputed"},
+    )
     policy: PolicyRules = field(default_factory=PolicyRules)
 
     # --- prompts and files --------------------------------------------------------------
@@ -167,7 +181,7 @@ class Context:
         unknown = set(self.prompt_versions) - set(ROLES)
         if unknown:
             raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
-        if self.search not in {"auto", "local", "arxiv"}:
+        if isinstance(self.search, str) and self.search not in {"auto", "local", "arxiv"}:
             raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
         if not 0 <= self.verify_threshold <= 1:
             raise ConfigError("verify_threshold must lie in [0, 1]")
@@ -184,6 +198,8 @@ class Context:
 
     @property
     def search_backend(self) -> str:
+        if not isinstance(self.search, str):
+            return str(getattr(self.search, "name", type(self.search).__name__))
         if self.search != "auto":
             return self.search
         return "local" if self.corpus else "arxiv"

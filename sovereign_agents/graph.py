@@ -2,7 +2,8 @@
 
 plan -> search (one Send per query) -> index -> extract (one Send per paper) -> verify
 -> draft -> skeptic | validator | synthesizer (parallel) -> aggregate
--> revise -> search ... (once, while the mean < 6.5)   or   -> policy -> report
+-> revise -> search ... (once, while the mean < 6.5)
+   or -> human_review (pauses on disputed claims only with review_disputed) -> policy -> report
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from langgraph.graph.state import CompiledStateGraph
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.draft import draft
 from sovereign_agents.nodes.extract import extract
+from sovereign_agents.nodes.human_review import human_review
 from sovereign_agents.nodes.index import fan_out_papers, index
 from sovereign_agents.nodes.plan import fan_out_queries, plan
 from sovereign_agents.nodes.policy import policy
@@ -52,6 +54,7 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
         g.add_node(role, make_reviewer(role))
     g.add_node("aggregate", aggregate)
     g.add_node("revise", revise)
+    g.add_node("human_review", human_review)
     g.add_node("policy", policy)
     g.add_node("report", report)
 
@@ -64,8 +67,9 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
     for role in REVIEWER_ROLES:
         g.add_edge("draft", role)
     g.add_edge(list(REVIEWER_ROLES), "aggregate")
-    g.add_conditional_edges("aggregate", route_after_tribunal, ["revise", "policy"])
+    g.add_conditional_edges("aggregate", route_after_tribunal, ["revise", "human_review"])
     g.add_conditional_edges("revise", fan_out_queries, ["search", "index"])
+    g.add_edge("human_review", "policy")
     g.add_edge("policy", "report")
     g.add_edge("report", END)
     return g

@@ -44,6 +44,7 @@ class ReportClaim(BaseModel):
     engine: str
     dropped_in_round: int | None
     drop_reason: str | None
+    human_verdict: str | None = None
 
 
 class ReportReview(BaseModel):
@@ -212,6 +213,7 @@ def _claim(c: Claim) -> ReportClaim:
         round=c.round,
         engine=c.engine,
         dropped_in_round=c.dropped_in_round,
+        human_verdict=c.human_verdict,
         drop_reason=c.drop_reason,
     )
 
@@ -444,7 +446,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     for c in active:
         lines.append(
             f"| {c['id']} | {md_cell(c['text'])} | {md_cell(c['paper_id'])} | "
-            f"{'✓' if c['verified'] else '✗'} | {c['confidence']:.2f} |"
+            f"{verified_cell(c)} | {c['confidence']:.2f} |"
         )
     if not active:
         lines.append("| — | No claims were extracted. | — | — | — |")
@@ -455,6 +457,13 @@ def render_markdown(r: dict[str, Any]) -> str:
     if not used:
         lines.append("- No paper contributed a claim.")
     return "\n".join(lines) + "\n"
+
+
+def verified_cell(c: dict[str, Any]) -> str:
+    """The verifier's ✓/✗, and a human's verdict on a disputed claim beside it."""
+    mark = "✓" if c["verified"] else "✗"
+    human = c.get("human_verdict")
+    return f"{mark} (human: {human})" if human else mark
 
 
 def methodology(r: dict[str, Any]) -> list[str]:

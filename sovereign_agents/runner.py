@@ -9,11 +9,12 @@ checkpointer, thread id = run id), ``run.json`` (the context it ran with), ``tra
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,14 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from sovereign_agents import schemas
 from sovereign_agents.context import Context
-from sovereign_agents.graph import build_graph
+from sovereign_agents.errors import InputError
+from sovereign_agents.graph import build_builder, build_graph
+from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import redact
 
 CHECKPOINTS = "checkpoints.sqlite"
@@ -65,6 +69,14 @@ class RunResult:
     report_json: Path | None
     trace: Path
     values: dict[str, Any]
+    next: tuple[str, ...] = ()
+    interrupts: list[Any] = field(default_factory=list)
+    checkpoint_id: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        """The run stopped at an interrupt (static or ``interrupt()``) and can be resumed."""
+        return bool(self.next)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -81,10 +93,17 @@ def run_research(
     paper: str | None = None,
     run_id: str | None = None,
     on_event: ProgressFn | None = None,
+    interrupt_before: Sequence[str] = (),
+    interrupt_after: Sequence[str] = (),
 ) -> RunResult:
-    """Run the graph end to end into ``out_dir`` and write the report files."""
+    """Run the graph into ``out_dir``: checkpoints, trace, and the report when it finishes.
+
+    With ``interrupt_before`` / ``interrupt_after`` (node names) the run pauses there: the
+    checkpoint is saved, no report is written, and ``resume_run`` continues it.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    check_nodes([*interrupt_before, *interrupt_after])
     run_id = run_id or uuid.uuid4().hex[:12]
     write_json(
         out / "run.json",
@@ -97,16 +116,118 @@ def run_research(
         },
     )
     inputs: dict[str, Any] = {"goal": goal, "paper": paper, "run_id": run_id}
-    return _stream(inputs, context, out, run_id, on_event)
+    config = thread_config(run_id)
+    return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after)
+
+
+def resume_run(
+    run_dir: str | Path,
+    *,
+    context: Context | None = None,
+    state_update: dict[str, Any] | None = None,
+    resume: Any = None,
+    on_event: ProgressFn | None = None,
+    interrupt_before: Sequence[str] = (),
+    interrupt_after: Sequence[str] = (),
+    checkpoint_id: str | None = None,
+) -> RunResult:
+    """Continue a paused or interrupted (even killed) run from its last checkpoint.
+
+    ``state_update`` edits the state first (as if the node that ran last had written it);
+    ``resume`` answers a pending ``interrupt()`` (``Command(resume=...)``). Completed nodes
+    are not run again: LangGraph continues from the checkpoint, re-running only the tasks of
+    the interrupted step that had not saved their writes.
+    """
+    out = Path(run_dir)
+    run = read_run(out)
+    context = context or context_from_run(run)
+    check_nodes([*interrupt_before, *interrupt_after])
+    config = thread_config(run["thread_id"], checkpoint_id)
+    with sqlite_checkpointer(out / CHECKPOINTS) as saver:
+        graph = build_graph(checkpointer=saver)
+        snapshot = graph.get_state(config)
+        if not snapshot.values:
+            raise InputError(f"{out} has no checkpoint to resume from")
+        if not snapshot.next and not state_update:
+            raise InputError(f"the run in {out} has finished; nothing to resume")
+        if state_update:
+            config = graph.update_state(
+                snapshot.config,
+                check_state_update(state_update),
+                as_node=last_node(graph, snapshot),
+            )
+        pending = [i.value for t in snapshot.tasks for i in t.interrupts]
+        if pending and resume is None:
+            raise InputError(
+                "the run waits for an answer to an interrupt: "
+                + json.dumps(pending, ensure_ascii=False, default=str)[:400]
+            )
+        check_answer(pending, resume)
+    inputs: Any = Command(resume=resume) if pending else None
+    return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after)
+
+
+def fork_run(
+    run_dir: str | Path,
+    checkpoint_id: str,
+    out_dir: str | Path,
+    *,
+    context: Context | None = None,
+    state_update: dict[str, Any] | None = None,
+    on_event: ProgressFn | None = None,
+    interrupt_before: Sequence[str] = (),
+    interrupt_after: Sequence[str] = (),
+) -> RunResult:
+    """Time travel: a new run folder that continues from an earlier checkpoint of a run.
+
+    The original folder is left as it was; the fork holds a copy of its checkpoints and
+    trace (marked where the fork starts) and continues from ``checkpoint_id``.
+    """
+    src, out = Path(run_dir), Path(out_dir)
+    if out.resolve() == src.resolve():
+        raise InputError("a fork needs its own folder (--out)")
+    run = read_run(src)
+    find_checkpoint(src, run["thread_id"], checkpoint_id)
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(str(src / CHECKPOINTS)) as source,
+        sqlite3.connect(str(out / CHECKPOINTS)) as target,
+    ):
+        source.backup(target)
+    shutil.copyfile(src / "trace.jsonl", out / "trace.jsonl")
+    with (out / "trace.jsonl").open("a") as trace:
+        trace.write(json.dumps({"event": "fork", "from": str(src), "at": checkpoint_id}) + "\n")
+    write_json(out / "run.json", {**run, "forked_from": {"run": str(src), "at": checkpoint_id}})
+    for name in ("report.md", "report.json"):
+        (out / name).unlink(missing_ok=True)
+    return resume_run(
+        out,
+        context=context,
+        state_update=state_update,
+        on_event=on_event,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
+        checkpoint_id=checkpoint_id,
+    )
 
 
 def _stream(
-    inputs: Any, context: Context, out: Path, thread_id: str, on_event: ProgressFn | None
+    inputs: Any,
+    config: RunnableConfig,
+    context: Context,
+    out: Path,
+    on_event: ProgressFn | None,
+    interrupt_before: Sequence[str],
+    interrupt_after: Sequence[str],
 ) -> RunResult:
     trace_path = out / "trace.jsonl"
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    thread_id = config["configurable"]["thread_id"]
     with sqlite_checkpointer(out / CHECKPOINTS) as saver, trace_path.open("a") as trace:
-        graph = build_graph(checkpointer=saver)
+        graph = build_graph(
+            checkpointer=saver,
+            interrupt_before=list(interrupt_before) or None,
+            interrupt_after=list(interrupt_after) or None,
+        )
         for chunk in graph.stream(inputs, config=config, context=context, stream_mode="custom"):
             if not isinstance(chunk, dict):
                 continue
@@ -116,8 +237,12 @@ def _stream(
                 trace.flush()
             if on_event is not None:
                 on_event(chunk)
-        values = graph.get_state(config).values
-    return _write_outputs(out, thread_id, values, trace_path)
+        snapshot = graph.get_state(thread_config(thread_id))
+    result = _write_outputs(out, thread_id, snapshot.values, trace_path)
+    result.next = tuple(snapshot.next)
+    result.interrupts = [i.value for t in snapshot.tasks for i in t.interrupts]
+    result.checkpoint_id = snapshot.config["configurable"].get("checkpoint_id")
+    return result
 
 
 def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Path) -> RunResult:
@@ -137,3 +262,142 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
         trace=trace,
         values=values,
     )
+
+
+# --- run folders --------------------------------------------------------------------------
+
+
+def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    if not path.is_file():
+        raise InputError(f"{run_dir} is not a run folder (no run.json)")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{path}: not JSON ({exc})") from exc
+    if not (run_dir / CHECKPOINTS).is_file():
+        raise InputError(f"{run_dir} has no {CHECKPOINTS}")
+    return data
+
+
+def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
+    """The context a run was made with, from its run.json (model objects cannot be restored)."""
+    knobs = {f.name for f in fields(Context)}
+    values = {k: v for k, v in run.get("context", {}).items() if k in knobs}
+    values.update(overrides)
+    for name in ("llm", "embeddings", "search"):
+        spec = values.get(name)
+        if isinstance(spec, str) and spec and not _is_spec(name, spec):
+            raise InputError(
+                f"this run's {name} was a Python object ({spec}); continue it through the "
+                "Python API with resume_run(..., context=Context(...))"
+            )
+    try:
+        return Context(**values)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot rebuild the run's context: {exc}") from exc
+
+
+def _is_spec(name: str, spec: str) -> bool:
+    if name == "search":
+        return spec in {"auto", "local", "arxiv"}
+    return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
+
+
+def last_node(graph: Any, snapshot: Any) -> str | None:
+    """The node whose step produced ``snapshot`` (when one node did), so an edit of the state
+    is applied as that node's write and its outgoing edges (and Sends) are re-evaluated."""
+    parent = snapshot.parent_config
+    if parent is None:
+        return None
+    ran = set(graph.get_state(parent).next)
+    return ran.pop() if len(ran) == 1 else None
+
+
+def check_answer(pending: list[Any], answer: Any) -> None:
+    """A human review answer names only the claims the run asked about."""
+    asked = {c["id"] for p in pending if isinstance(p, dict) for c in p.get("claims", [])}
+    if asked and isinstance(answer, dict):
+        unknown = sorted(set(answer) - asked)
+        if unknown:
+            raise InputError(
+                f"no disputed claim with id {', '.join(unknown)}; asked: {', '.join(sorted(asked))}"
+            )
+
+
+def check_nodes(names: Sequence[str]) -> None:
+    known = set(build_builder().nodes)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(f"no node named {', '.join(unknown)}; nodes: {', '.join(sorted(known))}")
+
+
+def check_state_update(update: dict[str, Any]) -> dict[str, Any]:
+    known = set(ResearchState.__annotations__)
+    unknown = sorted(set(update) - known)
+    if unknown:
+        raise InputError(f"not state keys: {', '.join(unknown)}; keys: {', '.join(sorted(known))}")
+    return update
+
+
+def find_checkpoint(run_dir: Path, thread_id: str, checkpoint_id: str) -> Any:
+    with sqlite_checkpointer(run_dir / CHECKPOINTS) as saver:
+        graph = build_graph(checkpointer=saver)
+        matches = [
+            s
+            for s in graph.get_state_history(thread_config(thread_id))
+            if s.config["configurable"]["checkpoint_id"].startswith(checkpoint_id)
+        ]
+    if len(matches) != 1:
+        what = "no" if not matches else "more than one"
+        raise InputError(f"{what} checkpoint matches {checkpoint_id!r} (see `sovereign history`)")
+    return matches[0]
+
+
+@dataclass
+class HistoryEntry:
+    checkpoint_id: str
+    step: int
+    ran: tuple[str, ...]
+    next: tuple[str, ...]
+    created_at: str
+    sizes: dict[str, int]
+    interrupts: int
+
+
+SIZED = ("queries", "hits", "papers", "claims", "reviews", "tribunal", "uncertainties")
+
+
+def run_history(run_dir: str | Path) -> list[HistoryEntry]:
+    """Every checkpoint of a run, oldest first: step, what ran, what runs next, state sizes."""
+    out = Path(run_dir)
+    run = read_run(out)
+    with sqlite_checkpointer(out / CHECKPOINTS) as saver:
+        graph = build_graph(checkpointer=saver)
+        snapshots = list(graph.get_state_history(thread_config(run["thread_id"])))
+    entries: list[HistoryEntry] = []
+    previous_next: tuple[str, ...] = ()
+    for snap in reversed(snapshots):
+        values = snap.values or {}
+        entries.append(
+            HistoryEntry(
+                checkpoint_id=snap.config["configurable"]["checkpoint_id"],
+                step=int((snap.metadata or {}).get("step", -1)),
+                ran=previous_next
+                if (snap.metadata or {}).get("source") == "loop"
+                else ((snap.metadata or {}).get("source") or "",),
+                next=tuple(snap.next),
+                created_at=snap.created_at or "",
+                sizes={k: len(values[k]) for k in SIZED if isinstance(values.get(k), list)},
+                interrupts=sum(len(t.interrupts) for t in snap.tasks),
+            )
+        )
+        previous_next = tuple(snap.next)
+    return entries

@@ -122,6 +122,9 @@ class Claim(_Model):
         default=None, description="set when a revision dropped the claim"
     )
     drop_reason: str | None = None
+    human_verdict: Literal["supported", "rejected"] | None = Field(
+        default=None, description="a human's verdict on a disputed claim (--review-disputed)"
+    )
 
     @property
     def verified(self) -> bool:

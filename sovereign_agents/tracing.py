@@ -145,6 +145,7 @@ def record_chat_call(
     error: str | None,
     latency_s: float,
     attempt: int,
+    mode: str | None = None,
 ) -> None:
     """Record one chat-model request (the contract trace, replay and evals read).
 
@@ -162,6 +163,7 @@ def record_chat_call(
             "model": model,
             "key": message_key(messages),
             "attempt": attempt,
+            "mode": mode,
             "messages": messages_to_dict(messages),
             "response": messages_to_dict([response])[0]
             if isinstance(response, BaseMessage)
@@ -170,5 +172,27 @@ def record_chat_call(
             "error": error,
             "latency_s": round(latency_s, 4),
             "tokens": dict(usage) if usage else None,
+        }
+    )
+
+
+def text_key(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def record_embeddings(model: Any, texts: list[str], vectors: list[list[float]]) -> None:
+    """Record the vectors an embedding model returned, keyed by a hash of each text."""
+    from sovereign_agents.embeddings import describe_embeddings
+
+    name, dim = describe_embeddings(model)
+    record_call(
+        {
+            "kind": "embeddings",
+            "model": name,
+            "dim": dim,
+            "fitted_on": getattr(model, "fitted_on", None),
+            "vectors": {text_key(t): v for t, v in zip(texts, vectors, strict=True)},
         }
     )

@@ -39,7 +39,8 @@ def test_tribunal_is_three_named_parallel_nodes_joined_once() -> None:
     for role in ("skeptic", "validator", "synthesizer"):
         assert ("draft", role) in edges
         assert (role, "aggregate") in edges
-    assert ("aggregate", "revise") in edges and ("aggregate", "policy") in edges
+    assert ("aggregate", "revise") in edges and ("aggregate", "human_review") in edges
+    assert ("human_review", "policy") in edges
     assert ("revise", "search") in edges  # the revision searches again
     assert ("plan", "search") in edges and ("index", "extract") in edges
 

@@ -186,6 +186,7 @@ def call_structured(
                 error=f"{mode}: {failure.message}",
                 latency_s=time.perf_counter() - started,
                 attempt=calls,
+                mode=mode,
             )
             if failure.unsupported and mode_index < len(MODES) - 1:
                 mode_index = _downgrade(model, mode_index)
@@ -213,6 +214,7 @@ def call_structured(
             error=error,
             latency_s=time.perf_counter() - started,
             attempt=calls,
+            mode=mode,
         )
         if parsed is not None:
             if cache and key and cached is None:

@@ -23,7 +23,7 @@ from sovereign_agents.schemas import Paper, RankedPaper, SearchHit, Uncertainty
 from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
 from sovereign_agents.state import ExtractTask, ResearchState
 from sovereign_agents.text import goal_terms
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.tracing import emit, record_embeddings, traced
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)
 
@@ -45,8 +45,9 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
     spec = resolve_embeddings(context.embeddings, context.llm_base_url)
     if not isinstance(spec, str):
         return spec, []
-    if context.search_backend == "local":
-        index = search_backend(context).index  # type: ignore[attr-defined]
+    backend = search_backend(context)
+    if hasattr(backend, "index"):  # the local corpus: LSA fitted on the whole corpus
+        index = backend.index
         corpus = [p.text for p in index.papers]
         return corpus_lsa(index.sha256, corpus, context.lsa_dim, context.cache_dir), []
     return LSAEmbeddings(texts, dim=context.lsa_dim), []
@@ -61,6 +62,7 @@ def relevance_scores(
         vectors = model.embed_documents(texts)
         query = model.embed_query(goal)
         scores = cosine_to(query, vectors)
+        record_embeddings(model, [goal, *texts], [query, *vectors])
     except Exception as exc:  # a failing embedding service degrades to LSA
         fallback = LSAEmbeddings([goal, *texts], dim=context.lsa_dim)
         notes.append(
@@ -85,8 +87,9 @@ def relevance_scores(
         )
     name, dim = describe_embeddings(model)
     info: dict[str, Any] = {"model": name, "dim": dim or len(query)}
-    if isinstance(model, LSAEmbeddings):
-        info["fitted_on"] = model.fitted_on
+    fitted_on = getattr(model, "fitted_on", None)
+    if fitted_on is not None:
+        info["fitted_on"] = fitted_on
     return scores, info, notes
 
 

@@ -14,7 +14,7 @@ from sovereign_agents.errors import InputError
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.prompts import load_run_prompts
 from sovereign_agents.state import ResearchState, SearchTask
-from sovereign_agents.tracing import emit, now_iso, traced
+from sovereign_agents.tracing import emit, now_iso, record_call, traced
 
 MAX_GOAL_CHARS = 2000
 
@@ -33,6 +33,15 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     anchor = None
     if state.get("paper"):
         anchor = backend.get(str(state["paper"]))
+        record_call(
+            {
+                "kind": "lookup",
+                "backend": backend.name,
+                "describe": backend.describe(),
+                "paper_id": str(state["paper"]),
+                "paper": anchor.model_dump(mode="json") if anchor else None,
+            }
+        )
         if anchor is None:
             raise InputError(f"paper {state['paper']} not found ({backend.describe()})")
     planner = engine_for("planner", context)

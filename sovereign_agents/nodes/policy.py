@@ -10,7 +10,7 @@ from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.schemas import Policy, PolicyDecision
-from sovereign_agents.state import ResearchState
+from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
 
 
@@ -43,12 +43,21 @@ def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> 
     return PolicyDecision(policy=policy, reason=reason, rules=rules.as_dict())
 
 
+def n_verified(state: ResearchState) -> int:
+    """Verified claims, where a human's verdict on a disputed claim overrides the verifier."""
+    return sum(
+        1
+        for c in active_claims(state)
+        if c.human_verdict == "supported" or (c.verified and c.human_verdict != "rejected")
+    )
+
+
 @traced("policy")
 def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     last = state["tribunal"][-1]
     signals = run_signals(state, context, with_draft=True)
-    decision = decide(last.score, signals.n_verified, signals.n_relevant_papers, context)
+    decision = decide(last.score, n_verified(state), signals.n_relevant_papers, context)
     emit(
         {
             "event": "progress",

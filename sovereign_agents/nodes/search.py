@@ -37,6 +37,7 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
         {
             "kind": "search",
             "backend": backend.name,
+            "describe": backend.describe(),
             "query": query,
             "k": context.papers_per_query,
             "error": error,

@@ -80,7 +80,8 @@ def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]
     return {"tribunal": [record]}
 
 
-def route_after_tribunal(state: ResearchState) -> Literal["revise", "policy"]:
-    """Revise when the last round asked for it; the round counter in state bounds the loop."""
+def route_after_tribunal(state: ResearchState) -> Literal["revise", "human_review"]:
+    """Revise when the last round asked for it (the round counter in state bounds the loop);
+    else on to the close: human review of disputed claims (when asked for), then policy."""
     last = state["tribunal"][-1]
-    return "revise" if last.verdict == TribunalVerdict.REVISE else "policy"
+    return "revise" if last.verdict == TribunalVerdict.REVISE else "human_review"

@@ -1,0 +1,264 @@
+"""Stepping through runs: ``resume``, ``history``, ``fork``, ``replay`` and ``trace show``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.tree import Tree
+
+from sovereign_agents.cli import fail, guarded, out, parse_knobs, print_result, progress_printer
+from sovereign_agents.errors import InputError, SovereignError
+
+RunDir = Annotated[Path, typer.Argument(help="a run folder (made by `sovereign run`)")]
+StateSet = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="KEY=JSON: edit a state key before continuing (repeatable)"),
+]
+Before = Annotated[list[str] | None, typer.Option(help="pause before this node (repeatable)")]
+After = Annotated[list[str] | None, typer.Option(help="pause after this node (repeatable)")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")]
+
+trace_app = typer.Typer(help="Read a run's trace.", no_args_is_help=True)
+
+
+def parse_state(values: list[str]) -> dict[str, Any]:
+    update: dict[str, Any] = {}
+    for value in values:
+        key, sep, raw = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set takes KEY=JSON, not {value!r}")
+        try:
+            update[key] = json.loads(raw)
+        except ValueError:
+            update[key] = raw
+    return update
+
+
+def parse_verdicts(values: list[str]) -> dict[str, str] | None:
+    if not values:
+        return None
+    verdicts: dict[str, str] = {}
+    for value in values:
+        claim, sep, verdict = value.partition("=")
+        if not sep or verdict not in ("supported", "rejected"):
+            raise InputError(f"--verdict takes CLAIM_ID=supported|rejected, not {value!r}")
+        verdicts[claim] = verdict
+    return verdicts
+
+
+def resume(
+    run_dir: RunDir,
+    state: StateSet = None,
+    verdict: Annotated[
+        list[str] | None,
+        typer.Option(help="CLAIM_ID=supported|rejected for a disputed claim (repeatable)"),
+    ] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--context", help="KEY=JSON: change a context knob (repeatable)"),
+    ] = None,
+    interrupt_before: Before = None,
+    interrupt_after: After = None,
+    quiet: Quiet = False,
+) -> None:
+    """Continue a paused, failed or killed run from its last checkpoint."""
+    from sovereign_agents.runner import context_from_run, read_run, resume_run
+
+    try:
+        context = context_from_run(read_run(run_dir), **parse_knobs(knob or []))
+        verdicts = parse_verdicts(verdict or [])
+        with guarded(run_dir):
+            result = resume_run(
+                run_dir,
+                context=context,
+                state_update=parse_state(state or []),
+                resume=verdicts,
+                on_event=progress_printer(quiet),
+                interrupt_before=interrupt_before or (),
+                interrupt_after=interrupt_after or (),
+            )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    print_result(result)
+
+
+def history(
+    run_dir: RunDir,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+) -> None:
+    """List a run's checkpoints: step, the node(s) that ran, what runs next, state sizes."""
+    from sovereign_agents.runner import run_history
+
+    try:
+        entries = run_history(run_dir)
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if as_json:
+        out.print_json(data=[e.__dict__ for e in entries])
+        return
+    out.print(
+        f"{'step':>4}  {'checkpoint':<36}  {'time':<12}  {'ran':<22}  {'next':<28}  state",
+        soft_wrap=True,
+    )
+    for e in entries:
+        sizes = " ".join(f"{k}={v}" for k, v in e.sizes.items() if v)
+        upcoming = ", ".join(sorted(set(e.next))) + (" (interrupt)" if e.interrupts else "")
+        out.print(
+            f"{e.step:>4}  {e.checkpoint_id:<36}  {e.created_at[11:23]:<12}  "
+            f"{', '.join(sorted(set(e.ran))):<22}  {upcoming or '(end)':<28}  {sizes}",
+            soft_wrap=True,
+        )
+
+
+def fork(
+    run_dir: RunDir,
+    at: Annotated[str, typer.Option(help="checkpoint id (a unique prefix will do)")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="the fork's run folder")] = None,
+    state: StateSet = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--context", help="KEY=JSON: change a context knob (repeatable)"),
+    ] = None,
+    interrupt_before: Before = None,
+    interrupt_after: After = None,
+    quiet: Quiet = False,
+) -> None:
+    """Start a new branch of a run from one of its earlier checkpoints (time travel)."""
+    from sovereign_agents.runner import context_from_run, find_checkpoint, fork_run, read_run
+
+    try:
+        run = read_run(run_dir)
+        snapshot = find_checkpoint(run_dir, run["thread_id"], at)
+        checkpoint = snapshot.config["configurable"]["checkpoint_id"]
+        target = out_dir or run_dir.with_name(f"{run_dir.name}-fork-{checkpoint[-8:]}")
+        context = context_from_run(run, **parse_knobs(knob or []))
+        with guarded(target):
+            result = fork_run(
+                run_dir,
+                checkpoint,
+                target,
+                context=context,
+                state_update=parse_state(state or []),
+                on_event=progress_printer(quiet),
+                interrupt_before=interrupt_before or (),
+                interrupt_after=interrupt_after or (),
+            )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    out.print(f"forked {run_dir} at {checkpoint} into {target}")
+    print_result(result)
+
+
+def replay(
+    run_dir: RunDir,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="the replay's run folder")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Re-execute a recorded run offline from its trace, and check it reaches the same result."""
+    from sovereign_agents.replay import differences, replay_context, summarize_outcome
+    from sovereign_agents.runner import read_run, run_research
+
+    target = out_dir or run_dir.with_name(f"{run_dir.name}-replay")
+    try:
+        if target.resolve() == run_dir.resolve():
+            raise InputError("the replay needs its own folder (--out)")
+        run = read_run(run_dir)
+        original_path = run_dir / "report.json"
+        if not original_path.is_file():
+            raise InputError(f"{run_dir} has no report.json: replay a finished run")
+        context = replay_context(run_dir)
+        with guarded(target):
+            result = run_research(
+                run["goal"],
+                context,
+                target,
+                paper=run.get("paper"),
+                run_id=run["run_id"],
+                on_event=progress_printer(quiet),
+            )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if result.report_json is None:
+        fail("the replay did not finish", 1)
+        return
+    original = json.loads(original_path.read_text(encoding="utf-8"))
+    replayed = json.loads(result.report_json.read_text(encoding="utf-8"))
+    diff = list(differences(original, replayed))
+    out.print(f"recorded: {summarize_outcome(original)}", soft_wrap=True)
+    out.print(f"replayed: {summarize_outcome(replayed)}", soft_wrap=True)
+    if diff:
+        fail(f"the replay diverged in: {', '.join(diff)} (see {result.trace})", 1)
+    out.print(f"replay matches: same claims, confidences, scores and verdict -> {target}")
+
+
+@trace_app.command("show")
+def trace_show(
+    run_dir: RunDir,
+    messages: Annotated[
+        bool, typer.Option("--messages", help="also print each model call's messages")
+    ] = False,
+) -> None:
+    """Render a run's trace as a tree: node executions and the calls inside them."""
+    from sovereign_agents.replay import read_trace
+
+    try:
+        records = read_trace(run_dir / "trace.jsonl")
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    root = Tree(f"[bold]{run_dir}[/]")
+    for record in records:
+        if record.get("event") == "fork":
+            root.add(f"[magenta]fork[/] from {record['from']} at {record['at']}")
+            continue
+        status = f"[red]{record['error']}[/]" if record.get("error") else ""
+        node = root.add(
+            f"[bold cyan]{record['node']}[/] {record['seconds']:.3f}s "
+            f"{record['start'][11:23]} {status}"
+        )
+        for call in record.get("calls") or []:
+            branch = node.add(describe_call(call))
+            if messages and call.get("kind") == "chat":
+                for message in call.get("messages", []):
+                    text = str(message.get("data", {}).get("content", ""))
+                    branch.add(f"[dim]{message.get('type')}: {text[:300]}[/]")
+    out.print(root)
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    kind = call.get("kind")
+    error = f" [red]error: {str(call['error'])[:160]}[/]" if call.get("error") else ""
+    if kind == "chat":
+        tokens = call.get("tokens") or {}
+        used = f" {tokens.get('total_tokens')} tok" if tokens.get("total_tokens") else ""
+        parsed = " parsed" if call.get("parsed") is not None else ""
+        return (
+            f"[green]chat[/] {call['role']} {call['prompt']} {call['model']} "
+            f"({call.get('mode') or '?'}) {call['latency_s']:.2f}s{used}{parsed}{error}"
+        )
+    if kind == "search":
+        return (
+            f"[yellow]search[/] {call['backend']} {call['query']!r}: "
+            f"{len(call['results'])} results {call['latency_s']:.2f}s{error}"
+        )
+    if kind == "embeddings":
+        return f"[blue]embeddings[/] {call['model']} dim={call['dim']} texts={len(call['vectors'])}"
+    if kind == "lookup":
+        found = "found" if call.get("paper") else "not found"
+        return f"[yellow]lookup[/] {call['backend']} {call['paper_id']}: {found}"
+    return f"{kind}{error}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(resume)
+    app.command()(history)
+    app.command()(fork)
+    app.command()(replay)
+    app.add_typer(trace_app, name="trace")

@@ -1,0 +1,99 @@
+"""human_review: ask a human about disputed claims before the policy closes the run.
+
+Only with ``review_disputed`` on, and only for claims where the verifier and the reviewers
+disagree (a verified claim that a reviewer's medium- or high-severity issue names, or an
+unverified claim the draft relies on) or whose confidence lies within ``grey_zone`` of the
+threshold. The node pauses the run with LangGraph's ``interrupt()``; the
+value it resumes with (``Command(resume={claim_id: "supported" | "rejected"})``) is recorded on
+the claims, and the report shows it as the human's verdict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from sovereign_agents.context import Context
+from sovereign_agents.errors import InputError
+from sovereign_agents.nodes.common import context_of
+from sovereign_agents.schemas import Claim
+from sovereign_agents.state import ResearchState, active_claims
+from sovereign_agents.tracing import emit, traced
+
+VERDICTS = ("supported", "rejected")
+
+
+def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, Any]]:
+    """The claims a human should look at, each with why it is disputed."""
+    flagged: dict[str, list[str]] = {}
+    for review in state.get("reviews", []):
+        for issue in review.issues:
+            if issue.severity == "low":  # e.g. single-source: not a doubt about the verdict
+                continue
+            for claim_id in issue.claim_ids:
+                flagged.setdefault(claim_id, []).append(f"{review.role}: {issue.text}")
+    draft = state.get("draft")
+    cited = draft.cited_ids if draft is not None else set()
+    disputed = []
+    for claim in active_claims(state):
+        reasons = []
+        if claim.verified and claim.id in flagged:
+            reasons += [f"verified, but {r}" for r in flagged[claim.id]]
+        if not claim.verified and claim.id in cited:
+            reasons.append("unverified, but the draft relies on it")
+        if abs(claim.confidence - context.verify_threshold) <= context.grey_zone:
+            reasons.append(
+                f"confidence {claim.confidence:.3f} within {context.grey_zone} of the "
+                f"threshold {context.verify_threshold}"
+            )
+        if reasons:
+            disputed.append(
+                {
+                    "id": claim.id,
+                    "text": claim.text,
+                    "paper_id": claim.paper_id,
+                    "evidence": claim.evidence,
+                    "confidence": claim.confidence,
+                    "verified": claim.verified,
+                    "reasons": reasons,
+                }
+            )
+    return disputed
+
+
+def apply_verdicts(claims: list[Claim], verdicts: dict[str, str]) -> list[Claim]:
+    known = {c.id for c in claims}
+    unknown = sorted(set(verdicts) - known)
+    if unknown:
+        raise InputError(f"no disputed claim with id {', '.join(unknown)}")
+    bad = {k: v for k, v in verdicts.items() if v not in VERDICTS}
+    if bad:
+        raise InputError(f"a verdict is one of {VERDICTS}, not {bad}")
+    return [
+        c.model_copy(update={"human_verdict": verdicts[c.id]}) for c in claims if c.id in verdicts
+    ]
+
+
+@traced("human_review")
+def human_review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    if not context.review_disputed:
+        return {}
+    disputed = disputed_claims(state, context)
+    if not disputed:
+        emit({"event": "progress", "node": "human_review", "message": "no disputed claims"})
+        return {}
+    emit(
+        {
+            "event": "progress",
+            "node": "human_review",
+            "message": f"waiting for a human verdict on {len(disputed)} disputed claim(s)",
+        }
+    )
+    answer = interrupt({"kind": "review_disputed", "claims": disputed})
+    verdicts = dict(answer or {}) if isinstance(answer, dict) else {}
+    ids = {d["id"] for d in disputed}
+    claims = [c for c in active_claims(state) if c.id in ids]
+    return {"claims": apply_verdicts(claims, verdicts)}
