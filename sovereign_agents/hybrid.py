@@ -279,7 +279,8 @@ class HybridVerifier:
             "cosine; with term coverage, number match and negation/direction mismatch as "
             "features, two logistic regressions fitted on SciFact train "
             f"({fitted.get('pairs', '?')} pairs, {prov.get('date', '?')}) give P(evidence) and "
-            f"P(support) = confidence; verified when confidence >= {self.threshold}"
+            f"P(support) = confidence; threshold={self.threshold} (verified when confidence >= "
+            f"{self.threshold})"
         )
 
     def probabilities(

@@ -123,7 +123,10 @@ def test_report_json_carries_the_contract(on_topic: RunResult) -> None:
         "synthesizer",
         "validator",
     ]
-    assert report["verifier"] == {**report["verifier"], "name": "tfidf", "threshold": 0.15}
+    assert report["verifier"]["name"] == "hybrid"  # the default; offline, no stance judge
+    assert 0 < report["verifier"]["threshold"] < 1
+    assert report["verifier"]["stance"] == "not checked"
+    assert report["verifier"]["params"]["data_sha256"]
     assert {p["id"] for p in report["prompts"]} == {
         "planner",
         "extractor",

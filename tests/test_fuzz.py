@@ -156,6 +156,6 @@ def test_report_renderer_keeps_the_claims_table_intact(texts: list[str], paper_i
     assert len(rows) == len(texts)  # one line per claim: no newline leaked into a cell
     for row in rows:
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
-        assert len(cells) == 5, row
+        assert len(cells) == 7, row
     for text in texts:  # claims are never cut
         assert md_cell(text) in md

@@ -4,7 +4,7 @@ By default it answers every role of the research graph sensibly, from the prompt
 (so a whole run goes through the real ChatNVIDIA / NVIDIAEmbeddings clients over HTTP):
 the planner gets keyword queries, the extractor quotes the abstract's second sentence, the
 writer cites the first claim, reviewers score by prompt version (v1 -> 7.5, v2 -> 5.5, so
-prompt sensitivity is visible), the reviser asks for one new query. Faults are scripted per
+prompt sensitivity is visible), the reviser asks for one new query, the judge says SUPPORT. Faults are scripted per
 request: ``script([(429, {...}, {"Retry-After": "2"}), (500, ...), ...])`` answers the next
 requests so, before the defaults resume. ``requests`` records every request body.
 """
@@ -79,6 +79,9 @@ def default_answer(prompt: str) -> dict[str, Any]:
         }
     if "review tribunal" in prompt:
         return {"score": 7.5, "issues": [], "rationale": "v1"}
+    if "entailment judge" in prompt:
+        evidence = between(prompt, "<<<EVIDENCE", "EVIDENCE>>>")
+        return {"label": "SUPPORT", "quote": evidence[:60]}
     if "labels" in prompt and "SUPPORT" in prompt:
         return {"label": "SUPPORT", "quote": ""}
     return {}
