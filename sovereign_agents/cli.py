@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
+from sovereign_agents.redaction import redact
 
 if TYPE_CHECKING:
     from sovereign_agents.runner import RunResult
@@ -36,7 +38,7 @@ def _root() -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact(message))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -45,7 +47,8 @@ def progress_printer(quiet: bool) -> Any:
         if quiet:
             return
         if event.get("event") == "progress":
-            err.print(f"[cyan]{event['node']:>11}[/] {event['message']}", soft_wrap=True)
+            message = escape(redact(str(event["message"])))
+            err.print(f"[cyan]{event['node']:>11}[/] {message}", soft_wrap=True)
 
     return show
 

@@ -82,3 +82,77 @@ def sensitivity(
             out.print(f"written: {target / 'sensitivity.json'}, {target / 'sensitivity.png'}")
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
+
+
+VERIFIER_CHOICES = ("tfidf", "hybrid", "judge", "hybrid+judge")
+
+
+def eval_verifier(name: str, llm: str | None) -> object:
+    """A verifier by CLI name; the judge variants need a chat model (--llm)."""
+    from sovereign_agents.context import Context
+    from sovereign_agents.nodes.verify import verifier_for
+
+    if name not in VERIFIER_CHOICES:
+        raise InputError(f"unknown verifier {name!r}: use one of {', '.join(VERIFIER_CHOICES)}")
+    if name in ("judge", "hybrid+judge"):
+        if not llm or llm == "extractive":
+            raise InputError(f"--verifier {name} needs a chat model: --llm nvidia:<model>")
+        return verifier_for(Context(verifier="hybrid", llm=llm))
+    return verifier_for(Context(verifier=name, llm="extractive"))
+
+
+@eval_app.command("verify")
+def verify(
+    claims: Annotated[Path, typer.Option(help="SciFact claims file (claims_train.jsonl)")],
+    corpus: Annotated[Path, typer.Option(help="SciFact corpus.jsonl")],
+    verifier: Annotated[
+        str, typer.Option(help="tfidf (reference), hybrid, judge / hybrid+judge (need --llm)")
+    ] = "hybrid",
+    llm: Annotated[str | None, typer.Option(help="chat model spec for the judge")] = None,
+    split: Annotated[
+        str, typer.Option(help="all, held-out or fit (the hybrid's doc-grouped split)")
+    ] = "all",
+    limit: Annotated[int | None, typer.Option(help="only the first N pairs")] = None,
+    batch: Annotated[int, typer.Option(help="pairs per verifier call (a run's size)")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="write metrics JSON + calibration plot here")
+    ] = None,
+) -> None:
+    """Verification accuracy on SciFact (claim, cited abstract) pairs: evidence detection,
+    support, and the share of contradicted pairs marked verified."""
+    from sovereign_agents.cli import fail, out
+    from sovereign_agents.evals.scifact import load_pairs, split_pairs
+    from sovereign_agents.evals.verification import evaluate, write_outputs
+
+    try:
+        if split not in ("all", "held-out", "fit"):
+            raise InputError(f"--split must be all, held-out or fit, not {split!r}")
+        if batch < 1 or (limit is not None and limit < 1):
+            raise InputError("--batch and --limit must be >= 1")
+        chosen = eval_verifier(verifier, llm)
+        pairs = load_pairs(claims, corpus)
+        if split != "all":
+            fit, held = split_pairs(pairs)
+            pairs = held if split == "held-out" else fit
+        pairs = pairs[:limit] if limit else pairs
+        run = evaluate(chosen, pairs, batch)
+        if out_dir is not None:
+            written = write_outputs(
+                run, out_dir, {"claims_file": str(claims), "split": split, "batch": batch}
+            )
+        m = run.metrics
+        if as_json:
+            typer.echo(json.dumps(m.summary()))
+        else:
+            out.print(f"[bold]{run.verifier}[/] on {m.pairs} pairs ({split}) — {run.description}")
+            for name, x in (("evidence", m.evidence), ("support", m.support)):
+                out.print(f"{name:9s} P {x.precision:.3f}  R {x.recall:.3f}  F1 {x.f1:.3f}")
+            out.print(
+                f"contradicted but verified: {m.contradicted_but_verified:.1%}; "
+                f"ECE {m.expected_calibration_error:.3f}; {run.pairs_per_second} pairs/s"
+            )
+        if out_dir is not None and not as_json:
+            out.print("written: " + ", ".join(str(p) for p in written))
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)

@@ -16,6 +16,8 @@ from sovereign_agents.errors import ConfigError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
+MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
+VERIFIERS = ("hybrid", "tfidf")
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -64,6 +66,9 @@ class Context:
         metadata={
             "description": "cache model responses (SQLite): an identical rerun makes no model calls"
         },
+    )
+    max_tokens: int = field(
+        default=1024, metadata={"description": "longest answer a chat model may give (tokens)"}
     )
     model_http_retries: int = field(
         default=3, metadata={"description": "retries on 429/5xx/connection failures"}
@@ -130,12 +135,29 @@ class Context:
     claims_per_paper: int = field(default=3, metadata={"description": "claims taken per paper"})
 
     # --- verification -------------------------------------------------------------------
-    verifier: str = field(default="tfidf", metadata={"description": "claim verifier"})
-    ngram_range: tuple[int, int] = field(
-        default=(1, 2), metadata={"description": "TF-IDF word n-grams of the verifier"}
+    verifier: str = field(
+        default="hybrid",
+        metadata={
+            "description": "claim verifier: 'hybrid' (evidence sentence + fitted logistic "
+            "model; with a chat model, plus an entailment judge) or 'tfidf' (the reference)"
+        },
     )
-    verify_threshold: float = field(
-        default=0.15, metadata={"description": "a claim is verified when confidence >= this"}
+    ngram_range: tuple[int, int] = field(
+        default=(1, 2), metadata={"description": "TF-IDF word n-grams of the tfidf verifier"}
+    )
+    verify_threshold: float | None = field(
+        default=None,
+        metadata={
+            "description": "a claim is verified when confidence >= this (default: the "
+            "verifier's own: 0.15 for tfidf, the fitted one for hybrid)"
+        },
+    )
+    stance_judge: bool = field(
+        default=True,
+        metadata={
+            "description": "with a chat model for the 'judge' role (default: llm), check each "
+            "claim's stance against its evidence (hybrid verifier only)"
+        },
     )
 
     # --- tribunal and policy ------------------------------------------------------------
@@ -175,15 +197,19 @@ class Context:
             self.policy = PolicyRules(**self.policy)
         if isinstance(self.ngram_range, list):
             self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
-        unknown = set(self.role_llms) - set(ROLES)
+        unknown = set(self.role_llms) - set(MODEL_ROLES)
         if unknown:
-            raise ConfigError(f"role_llms names unknown roles: {sorted(unknown)}; known: {ROLES}")
+            raise ConfigError(
+                f"role_llms names unknown roles: {sorted(unknown)}; known: {MODEL_ROLES}"
+            )
         unknown = set(self.prompt_versions) - set(ROLES)
         if unknown:
             raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
         if isinstance(self.search, str) and self.search not in {"auto", "local", "arxiv"}:
             raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
-        if not 0 <= self.verify_threshold <= 1:
+        if self.verifier not in VERIFIERS:
+            raise ConfigError(f"verifier must be one of {VERIFIERS}, not {self.verifier!r}")
+        if self.verify_threshold is not None and not 0 <= self.verify_threshold <= 1:
             raise ConfigError("verify_threshold must lie in [0, 1]")
         if self.n_queries < 1 or self.papers_per_query < 1 or self.max_papers < 1:
             raise ConfigError("n_queries, papers_per_query and max_papers must be >= 1")

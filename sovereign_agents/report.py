@@ -15,7 +15,7 @@ from sovereign_agents.engines import is_extractive
 from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.state import ResearchState
-from sovereign_agents.verify import TfidfVerifier
+from sovereign_agents.verify import opposing_claims
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -40,6 +40,11 @@ class ReportClaim(BaseModel):
     evidence_end: int | None
     verified: bool
     confidence: float
+    verifier_evidence: str | None = Field(
+        default=None, description="the source sentence(s) the verifier found best"
+    )
+    stance: str | None = Field(default=None, description="the judge's label; None: not checked")
+    stance_quote: str | None = None
     round: int
     engine: str
     dropped_in_round: int | None
@@ -110,7 +115,7 @@ def build_report(
     *,
     signals: RunSignals,
     search_description: str,
-    verifier: TfidfVerifier,
+    verifier: Any,
 ) -> dict[str, Any]:
     anchor = state.get("anchor")
     claims = state.get("claims", [])
@@ -178,12 +183,7 @@ def build_report(
             "approve_threshold_tribunal": context.approve_threshold,
             "max_revisions": context.max_revisions,
         },
-        verifier={
-            "name": verifier.name,
-            "threshold": verifier.threshold,
-            "ngram_range": list(verifier.ngram_range),
-            "description": verifier.describe(),
-        },
+        verifier=verifier_record(verifier),
         prompts=list(state.get("prompts", [])),
         models={
             "chat": chat,
@@ -200,6 +200,30 @@ def build_report(
     return report.model_dump(mode="json")
 
 
+def verifier_record(verifier: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "name": verifier.name,
+        "threshold": verifier.threshold,
+        "description": verifier.describe(),
+    }
+    if hasattr(verifier, "ngram_range"):
+        record["ngram_range"] = list(verifier.ngram_range)
+    base = getattr(verifier, "base", verifier)
+    params = getattr(base, "params", None)
+    if params is not None:
+        prov = params.provenance
+        record["params"] = {
+            "file": "hybrid_v1.json",
+            "fitted": prov.get("date"),
+            "data_sha256": prov.get("data", {}).get("claims_sha256"),
+            "evidence_threshold": params.evidence_threshold,
+            "held_out": prov.get("metrics", {}).get("held_out"),
+        }
+    judge = getattr(verifier, "judge", None)
+    record["stance"] = f"judge {judge.name}" if judge is not None else "not checked"
+    return record
+
+
 def _claim(c: Claim) -> ReportClaim:
     return ReportClaim(
         id=c.id,
@@ -210,6 +234,9 @@ def _claim(c: Claim) -> ReportClaim:
         evidence_end=c.evidence_end,
         verified=c.verified,
         confidence=round(c.confidence, 4),
+        verifier_evidence=c.verification.evidence if c.verification else None,
+        stance=c.verification.stance if c.verification else None,
+        stance_quote=c.verification.stance_quote if c.verification else None,
         round=c.round,
         engine=c.engine,
         dropped_in_round=c.dropped_in_round,
@@ -235,6 +262,64 @@ def _revision_diff(state: ResearchState, tribunal: list[TribunalRound]) -> Revis
     )
 
 
+def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
+    """What the verifier that ran can and cannot say, and claims of different papers that
+    look like they oppose each other."""
+    active = [c for c in state.get("claims", []) if c.active]
+    notes: list[Uncertainty] = []
+    if context.verifier == "tfidf":
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    "TF-IDF cosine is lexical overlap, not entailment: a verified claim is worded "
+                    "like its source, which does not prove the source supports it; stance was "
+                    "not checked."
+                ),
+            )
+        )
+    else:
+        stances = [c.verification.stance for c in active if c.verification]
+        checked = [s for s in stances if s]
+        if not checked:
+            notes.append(
+                Uncertainty(
+                    kind="weak_signal",
+                    message=(
+                        "Stance was not checked (no chat model for the entailment judge): the "
+                        "hybrid verifier finds the evidence sentence and scores it with lexical, "
+                        "semantic and negation/number cues fitted on SciFact (biomedical "
+                        "claims), which catch few contradictions; a verified claim may be "
+                        "contradicted by its source."
+                    ),
+                )
+            )
+        else:
+            counts = {k: checked.count(k) for k in ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")}
+            notes.append(
+                Uncertainty(
+                    kind="weak_signal",
+                    message=(
+                        f"Stance checked by an entailment judge for {len(checked)} of "
+                        f"{len(stances)} claims: {counts['SUPPORT']} SUPPORT, "
+                        f"{counts['CONTRADICT']} CONTRADICT, {counts['NOT_ENOUGH_INFO']} "
+                        "NOT_ENOUGH_INFO; a judge model can be wrong."
+                    ),
+                )
+            )
+    for a, b, cues in opposing_claims(active):
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    f"Claims {a.id} ({a.paper_id}) and {b.id} ({b.paper_id}) are on the same "
+                    f"topic but may oppose each other ({', '.join(cues)} mismatch)."
+                ),
+            )
+        )
+    return notes
+
+
 def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -> list[Uncertainty]:
     """What this run recorded going wrong, plus the weak signals measured at the end."""
     notes = list(state.get("uncertainties", []))
@@ -244,21 +329,13 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
                 kind="config",
                 message=(
                     "No chat model was configured: the extractive engine ran every role. Claims are "
-                    "verbatim abstract sentences, so TF-IDF verification against the same abstract "
-                    "is close to self-similarity, and reviewer scores are computed from measured "
+                    "verbatim abstract sentences, so verification against the same abstract is "
+                    "close to self-similarity, and reviewer scores are computed from measured "
                     "signals rather than judgement."
                 ),
             )
         )
-    notes.append(
-        Uncertainty(
-            kind="weak_signal",
-            message=(
-                "TF-IDF cosine is lexical overlap, not entailment: a verified claim is worded like its "
-                "source, which does not prove the source supports it; stance was not checked."
-            ),
-        )
-    )
+    notes += verifier_notes(state, context)
     if signals.grey_zone_ids:
         notes.append(
             Uncertainty(
@@ -440,16 +517,18 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         "## 5 Extracted Claims",
         "",
-        "| ID | Claim | Source | Verified | Confidence |",
-        "| --- | --- | --- | --- | --- |",
+        "| ID | Claim | Evidence | Source | Verified | Confidence | Stance |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in active:
+        evidence = c.get("verifier_evidence") or c["evidence"]
         lines.append(
-            f"| {c['id']} | {md_cell(c['text'])} | {md_cell(c['paper_id'])} | "
-            f"{verified_cell(c)} | {c['confidence']:.2f} |"
+            f"| {c['id']} | {md_cell(c['text'])} | {md_cell(evidence, 300)} | "
+            f"{md_cell(c['paper_id'])} | {verified_cell(c)} | "
+            f"{c['confidence']:.2f} | {md_cell(c.get('stance') or 'not checked')} |"
         )
     if not active:
-        lines.append("| — | No claims were extracted. | — | — | — |")
+        lines.append("| — | No claims were extracted. | — | — | — | — | — |")
     lines += ["", "## References", ""]
     used = [p for p in r["papers"] if p["used"] or p["anchor"]]
     for p in used:
@@ -492,7 +571,8 @@ def methodology(r: dict[str, Any]) -> list[str]:
         (
             f"Semantic index: {r['models']['embedding']} (dim={dim}). Claims: "
             f"{'/'.join(engines)} engine, at most {ctx['claims_per_paper']} per paper, each tied "
-            f"to its evidence sentence. Verification: {r['verifier']['description']}."
+            f"to its evidence sentence. Verification: {r['verifier']['description']}. "
+            f"Stance: {r['verifier'].get('stance', 'not checked')}."
         ),
         "",
         (

@@ -6,6 +6,8 @@ with the validation error, then the role falls back to the extractive engine.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from sovereign_agents.schemas import CitedSentence, ReviewIssue
@@ -43,3 +45,10 @@ class RevisionOutput(BaseModel):
     queries: list[str] = Field(min_length=1)
     drop_claim_ids: list[str] = Field(default_factory=list)
     rationale: str = ""
+
+
+class JudgeOutput(BaseModel):
+    label: Literal["SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO"] = Field(
+        description="the evidence's stance on the claim"
+    )
+    quote: str = Field(default="", description="the exact words of the evidence that decide it")

@@ -29,8 +29,8 @@ from sovereign_agents import schemas
 from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
+from sovereign_agents.redaction import redact
 from sovereign_agents.state import ResearchState
-from sovereign_agents.tracing import redact
 
 CHECKPOINTS = "checkpoints.sqlite"
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -251,9 +251,9 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
     if report is not None:
         report = {**report, "thread_id": thread_id}
         json_path = out / "report.json"
-        write_json(json_path, report)
+        write_json(json_path, json.loads(redact(json.dumps(report, ensure_ascii=False))))
         md_path = out / "report.md"
-        md_path.write_text(values["report_markdown"], encoding="utf-8")
+        md_path.write_text(redact(values["report_markdown"]), encoding="utf-8")
     return RunResult(
         out_dir=out,
         run_id=values.get("run_id") or thread_id,

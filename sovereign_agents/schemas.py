@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sovereign_agents.redaction import redact
 from sovereign_agents.text import clean_text
 
 ReviewerRole = Literal["skeptic", "validator", "synthesizer"]
@@ -92,6 +93,9 @@ class RankedPaper(_Model):
     anchor: bool = False
 
 
+Stance = Literal["SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO"]
+
+
 class Verification(_Model):
     verifier: str
     confidence: float
@@ -100,6 +104,17 @@ class Verification(_Model):
     signals: dict[str, float] = Field(
         default_factory=dict, description="other signals beside the score, never instead of it"
     )
+    evidence: str | None = Field(
+        default=None, description="the source sentence(s) the verifier found best for the claim"
+    )
+    evidence_found: bool | None = Field(
+        default=None,
+        description="the verifier judged that the source holds evidence on the claim (either way)",
+    )
+    stance: Stance | None = Field(
+        default=None, description="an entailment judge's label; None when stance was not checked"
+    )
+    stance_quote: str | None = None
 
 
 def claim_id(paper_id: str, evidence: str) -> str:
@@ -214,6 +229,11 @@ class Uncertainty(_Model):
     kind: Literal["fallback", "failure", "weak_signal", "coverage", "config", "injection"]
     message: str
     node: str | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _no_secrets(cls, value: str) -> str:  # error texts may quote a request's credentials
+        return redact(value)
 
 
 class PromptRecord(_Model):

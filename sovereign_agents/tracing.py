@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import os
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,16 +23,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _CALLS: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar(
     "sovereign_model_calls", default=None
 )
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
-_SECRET_PATTERN = re.compile(r"(nvapi-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9]{16,}|Bearer\s+\S+)")
-
-
-def redact(text: str) -> str:
-    """Remove credentials: known key shapes and the values of secret-looking env variables."""
-    for name, value in os.environ.items():
-        if value and len(value) >= 8 and _SECRET_ENV.search(name):
-            text = text.replace(value, "[REDACTED]")
-    return _SECRET_PATTERN.sub("[REDACTED]", text)
 
 
 def emit(event: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from sovereign_agents.schemas import Verification
+from sovereign_agents.schemas import Claim, Verification
+from sovereign_agents.stance import opposition_cues
 
 
 def rowwise_cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
@@ -83,3 +84,32 @@ def cross_support(claims: Sequence[str], papers: Sequence[str]) -> np.ndarray:
     paper_ids = np.asarray(papers)
     similarity[paper_ids[:, None] == paper_ids[None, :]] = 0.0
     return similarity.max(axis=1)
+
+
+OPPOSING_SIMILARITY = 0.3  # TF-IDF cosine above which two claims are on the same topic
+
+
+def opposing_claims(
+    claims: Sequence[Claim], min_similarity: float = OPPOSING_SIMILARITY
+) -> list[tuple[Claim, Claim, list[str]]]:
+    """Pairs of claims from different papers, on the same topic (TF-IDF cosine >=
+    ``min_similarity``), whose wording opposes: negation, up/down direction, or numbers."""
+    if len(claims) < 2:
+        return []
+    try:
+        matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(
+            [c.text for c in claims]
+        )
+    except ValueError:
+        return []
+    similarity = (matrix @ matrix.T).toarray()
+    out = []
+    for i, a in enumerate(claims):
+        for j in range(i + 1, len(claims)):
+            b = claims[j]
+            if a.paper_id == b.paper_id or similarity[i, j] < min_similarity:
+                continue
+            cues = opposition_cues(a.text, b.text)
+            if cues:
+                out.append((a, b, cues))
+    return out

@@ -123,7 +123,15 @@ def test_report_json_carries_the_contract(on_topic: RunResult) -> None:
         "synthesizer",
         "validator",
     ]
-    assert report["verifier"] == {**report["verifier"], "name": "tfidf", "threshold": 0.15}
+    assert report["verifier"]["name"] == "hybrid"  # the default; offline, no stance judge
+    assert 0 < report["verifier"]["threshold"] < 1
+    assert report["verifier"]["stance"] == "not checked"
+    assert report["verifier"]["params"]["data_sha256"]
+    _, md = load(on_topic)
+    assert "| Evidence |" in md and "| Stance |" in md and "not checked |" in md
+    uncertainties = md.split("## 4 Uncertainties")[1].split("## 5")[0]
+    assert "Stance was not checked" in uncertainties
+    assert "Stance: not checked" in md.split("## 2 Methodology")[1].split("## 3")[0]
     assert {p["id"] for p in report["prompts"]} == {
         "planner",
         "extractor",

@@ -195,6 +195,11 @@ def test_full_run_with_nim_chat_and_embeddings(
     assert [r["score"] for r in report["tribunal"]["reviews"]] == [5.5, 5.5, 5.5]  # v2 prompts
     assert report["tribunal"]["revision_round"] == 1  # 5.5 < 6.5: one revision
     assert not [u for u in report["uncertainties"] if u["kind"] == "fallback"]
+    # the stance judge ran on every active claim's evidence, through the same model
+    active = [c for c in report["claims"] if c["dropped_in_round"] is None]
+    assert active and all(c["stance"] == "SUPPORT" for c in active)
+    assert report["verifier"]["name"] == "hybrid+judge"
+    assert "judge@v1" in {f"{p['id']}@{p['version']}" for p in report["prompts"]}
     # every chat request is in the trace, with its prompt id@version and a replay key
     calls = [
         c
@@ -205,7 +210,16 @@ def test_full_run_with_nim_chat_and_embeddings(
     assert len(calls) >= report["model_calls"]
     assert all(
         c["prompt"].split("@")[0]
-        in {"planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser"}
+        in {
+            "planner",
+            "extractor",
+            "writer",
+            "skeptic",
+            "validator",
+            "synthesizer",
+            "reviser",
+            "judge",
+        }
         for c in calls
     )
     from langchain_core.messages import messages_from_dict

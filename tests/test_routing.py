@@ -70,7 +70,8 @@ def test_max_revisions_knob_bounds_the_loop(daily_corpus: Path) -> None:
 
 def test_revision_drops_failed_claims_and_keeps_stable_ids(daily_corpus: Path) -> None:
     engine = ScriptedEngine({0: 2.0, 1: 2.0})
-    _, state = run(daily_corpus, engine, verify_threshold=0.45)  # strict: some claims fail
+    # the reference verifier at a strict threshold: some claims fail
+    _, state = run(daily_corpus, engine, verifier="tfidf", verify_threshold=0.45)
     first = state["tribunal"][0].claims
     failed = {cid for cid, ok in first.items() if not ok}
     assert failed, "the strict threshold should fail some claims"

@@ -19,7 +19,7 @@ __all__ = ["ChatEngine", "chat_engine", "nvidia_embeddings", "resolve_chat_model
 
 
 def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
-    model = resolve_chat_model(spec, context.llm_base_url)
+    model = resolve_chat_model(spec, context.llm_base_url, context.max_tokens)
     cache = (
         ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
         if context.model_cache

@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.models.errors import note_retry_after
 
-_CHAT: dict[tuple[str, str | None, bool], BaseChatModel] = {}
+_CHAT: dict[tuple[str, str | None, bool, int], BaseChatModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -62,7 +62,9 @@ def watch_retry_after(model: Any) -> None:
     client.get_session_fn = session_with_hook
 
 
-def resolve_chat_model(spec: Any, base_url: str | None = None) -> BaseChatModel:
+def resolve_chat_model(
+    spec: Any, base_url: str | None = None, max_tokens: int = 1024
+) -> BaseChatModel:
     if isinstance(spec, BaseChatModel):
         return spec
     if not (isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > 7):
@@ -71,7 +73,7 @@ def resolve_chat_model(spec: Any, base_url: str | None = None) -> BaseChatModel:
             "chat model through the Python API"
         )
     url, key = nim_endpoint(base_url)
-    cache_key = (spec, url, telemetry_enabled())
+    cache_key = (spec, url, telemetry_enabled(), max_tokens)
     with _LOCK:
         if cache_key not in _CHAT:
             from langchain_nvidia_ai_endpoints import ChatNVIDIA
@@ -82,7 +84,7 @@ def resolve_chat_model(spec: Any, base_url: str | None = None) -> BaseChatModel:
                     base_url=url,
                     api_key=key,
                     temperature=0.0,
-                    max_completion_tokens=1024,
+                    max_completion_tokens=max_tokens,
                     usage_telemetry_enabled=telemetry_enabled(),
                 )
             except Exception as exc:  # the client validates the model name and URL

@@ -43,10 +43,11 @@ def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, An
             reasons += [f"verified, but {r}" for r in flagged[claim.id]]
         if not claim.verified and claim.id in cited:
             reasons.append("unverified, but the draft relies on it")
-        if abs(claim.confidence - context.verify_threshold) <= context.grey_zone:
+        threshold = claim.verification.threshold if claim.verification else None
+        if threshold is not None and abs(claim.confidence - threshold) <= context.grey_zone:
             reasons.append(
                 f"confidence {claim.confidence:.3f} within {context.grey_zone} of the "
-                f"threshold {context.verify_threshold}"
+                f"threshold {threshold}"
             )
         if reasons:
             disputed.append(

@@ -1,4 +1,8 @@
-"""verify: score every active claim against its source, all pairs in one sparse product."""
+"""verify: score every active claim against its source, all pairs in one call.
+
+The verifier comes from the context: ``tfidf`` (the reference) or ``hybrid`` (the default),
+which with a chat model for the ``judge`` role also checks each claim's stance.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,43 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
+from sovereign_agents.engines import is_engine, is_extractive
+from sovereign_agents.errors import ConfigError
+from sovereign_agents.hybrid import HybridVerifier
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
 from sovereign_agents.verify import TfidfVerifier
 
 
-def verifier_for(context: Context) -> TfidfVerifier:
-    return TfidfVerifier(threshold=context.verify_threshold, ngram_range=context.ngram_range)
+def judge_spec(context: Context) -> Any | None:
+    """The chat model spec of the stance judge, or None when stance is not checked."""
+    spec = context.llm_for("judge")
+    if not context.stance_judge or context.verifier != "hybrid":
+        return None
+    if is_extractive(spec) or is_engine(spec):
+        return None
+    return spec
+
+
+def verifier_for(context: Context, with_judge: bool = True) -> Any:
+    """The run's verifier (``verify(claims, sources)``, ``threshold``, ``describe()``)."""
+    if context.verifier == "tfidf":
+        threshold = 0.15 if context.verify_threshold is None else context.verify_threshold
+        return TfidfVerifier(threshold=threshold, ngram_range=context.ngram_range)
+    if context.verifier == "hybrid":
+        hybrid = HybridVerifier(threshold_override=context.verify_threshold)
+        spec = judge_spec(context) if with_judge else None
+        if spec is None:
+            return hybrid
+        from sovereign_agents.judge import JudgedVerifier, judge_from_spec
+
+        return JudgedVerifier(hybrid, judge_from_spec(spec, context))
+    raise ConfigError(f"unknown verifier {context.verifier!r}")
+
+
+def verify_threshold(context: Context) -> float:
+    return float(verifier_for(context, with_judge=False).threshold)
 
 
 @traced("verify")
@@ -36,4 +69,12 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
             "message": f"{n_verified}/{len(updated)} claims verified",
         }
     )
-    return {"claims": updated}
+    out: dict[str, Any] = {"claims": updated}
+    judge = getattr(verifier, "judge", None)
+    if judge is not None:
+        out["uncertainties"] = list(verifier.notes)
+        out["model_calls"] = verifier.model_calls
+        prompts = state.get("prompts", [])
+        if not any(p.get("role") == "judge" for p in prompts):
+            out["prompts"] = [judge.prompt.record(judge.name)]
+    return out

@@ -20,6 +20,7 @@ import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,14 @@ class RateLimiter:
         self.interval = interval
         self._lock = threading.Lock()
         self._next = 0.0
+        self.slots: deque[float] = deque(maxlen=256)  # the times granted, for inspection
 
     def wait(self) -> float:
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next)
             self._next = slot + self.interval
+            self.slots.append(slot)
         delay = slot - now
         if delay > 0:
             time.sleep(delay)

@@ -4,7 +4,7 @@ By default it answers every role of the research graph sensibly, from the prompt
 (so a whole run goes through the real ChatNVIDIA / NVIDIAEmbeddings clients over HTTP):
 the planner gets keyword queries, the extractor quotes the abstract's second sentence, the
 writer cites the first claim, reviewers score by prompt version (v1 -> 7.5, v2 -> 5.5, so
-prompt sensitivity is visible), the reviser asks for one new query. Faults are scripted per
+prompt sensitivity is visible), the reviser asks for one new query, the judge says SUPPORT. Faults are scripted per
 request: ``script([(429, {...}, {"Retry-After": "2"}), (500, ...), ...])`` answers the next
 requests so, before the defaults resume. ``requests`` records every request body.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,6 +80,9 @@ def default_answer(prompt: str) -> dict[str, Any]:
         }
     if "review tribunal" in prompt:
         return {"score": 7.5, "issues": [], "rationale": "v1"}
+    if "entailment judge" in prompt:
+        evidence = between(prompt, "<<<EVIDENCE", "EVIDENCE>>>")
+        return {"label": "SUPPORT", "quote": evidence[:60]}
     if "labels" in prompt and "SUPPORT" in prompt:
         return {"label": "SUPPORT", "quote": ""}
     return {}
@@ -91,6 +95,7 @@ class FakeNim:
         self.dim = dim
         self.token_level_embeddings = token_level_embeddings
         self.answer: Callable[[str], dict[str, Any]] = default_answer
+        self.chat_delay = 0.0  # seconds before each chat answer: calls "in flight"
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -118,6 +123,7 @@ class FakeNim:
             self.scripted.clear()
             self.answer = default_answer
             self.token_level_embeddings = False
+            self.chat_delay = 0.0
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if "messages" in r]
@@ -165,6 +171,8 @@ class FakeNim:
                 {},
             )
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if self.chat_delay:
+            time.sleep(self.chat_delay)
         return 200, completion(json.dumps(self.answer(prompt))), {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

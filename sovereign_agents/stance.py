@@ -1,0 +1,150 @@
+"""Cheap stance cues between two texts: negation, direction words, numbers.
+
+Used as features by the hybrid verifier and to flag claims of different papers that oppose
+each other. They are cues, not entailment: a judge model checks stance when one is configured.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sovereign_agents.text import tokens
+
+NEGATIONS = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "lack",
+        "lacks",
+        "lacking",
+        "absent",
+        "absence",
+        "fail",
+        "fails",
+        "failed",
+        "unable",
+        "unaffected",
+        "unrelated",
+        "independent",
+        "ineffective",
+        "insignificant",
+        "nonsignificant",
+        "non-significant",
+    ]
+)
+_NEGATED_SUFFIX = ("n't",)
+
+# word prefixes that say a quantity goes up, or down
+_UP = (
+    "increas",
+    "higher",
+    "elevat",
+    "enhanc",
+    "promot",
+    "activat",
+    "upregulat",
+    "up-regulat",
+    "induc",
+    "improv",
+    "rais",
+    "stimulat",
+    "greater",
+    "more",
+    "gain",
+    "accelerat",
+    "augment",
+    "exacerbat",
+    "positiv",
+    "rise",
+    "risen",
+    "rising",
+    "protect",
+    "benefi",
+    "effective",
+)
+_DOWN = (
+    "decreas",
+    "lower",
+    "reduc",
+    "inhibit",
+    "suppress",
+    "downregulat",
+    "down-regulat",
+    "impair",
+    "diminish",
+    "attenuat",
+    "declin",
+    "less",
+    "fewer",
+    "loss",
+    "worsen",
+    "block",
+    "prevent",
+    "slow",
+    "abolish",
+    "deplet",
+    "negativ",
+    "harm",
+    "ineffective",
+    "detriment",
+)
+_NUMBER = re.compile(r"(?<![A-Za-z])\d+(?:[.,]\d+)?")
+
+
+def negation_count(text: str) -> int:
+    lowered = text.lower()
+    words = tokens(lowered)
+    return sum(1 for w in words if w in NEGATIONS) + sum(lowered.count(s) for s in _NEGATED_SUFFIX)
+
+
+def is_negated(text: str) -> bool:
+    return negation_count(text) % 2 == 1
+
+
+def directions(text: str) -> tuple[int, int]:
+    """(words saying up, words saying down) in ``text``."""
+    words = tokens(text)
+    up = sum(1 for w in words if w.startswith(_UP))
+    down = sum(1 for w in words if w.startswith(_DOWN))
+    return up, down
+
+
+def direction_conflict(a: str, b: str) -> bool:
+    """One text says only 'up' where the other says only 'down'."""
+    (au, ad), (bu, bd) = directions(a), directions(b)
+    return bool((au and not ad and bd and not bu) or (ad and not au and bu and not bd))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in ``text``, normalised (1,5 -> 1.5; 2.50 -> 2.5)."""
+    out = set()
+    for match in _NUMBER.findall(text):
+        value = match.replace(",", ".")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".")
+        out.add(value)
+    return out
+
+
+def number_mismatch(a: str, b: str) -> bool:
+    """Both texts state numbers and share none."""
+    na, nb = numbers(a), numbers(b)
+    return bool(na and nb and not na & nb)
+
+
+def opposition_cues(a: str, b: str) -> list[str]:
+    """The cues by which ``a`` and ``b`` (already similar in topic) may oppose each other."""
+    cues = []
+    if is_negated(a) != is_negated(b):
+        cues.append("negation")
+    if direction_conflict(a, b):
+        cues.append("direction")
+    if number_mismatch(a, b):
+        cues.append("numbers")
+    return cues

@@ -1,0 +1,117 @@
+"""The hybrid verifier, its stance cues, the judge, and opposing-claim flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sovereign_agents import Context
+from sovereign_agents.hybrid import HybridVerifier, load_params
+from sovereign_agents.judge import JudgedVerifier, StanceJudge
+from sovereign_agents.nodes.verify import verifier_for
+from sovereign_agents.prompts import load_prompt
+from sovereign_agents.schemas import Claim
+from sovereign_agents.stance import direction_conflict, is_negated, number_mismatch, numbers
+from sovereign_agents.testing import fake_chat_model
+from sovereign_agents.verify import TfidfVerifier, opposing_claims
+
+SOURCE = (
+    "Statins and muscle pain in older adults. We followed 4,000 patients for five years. "
+    "Statin therapy reduced the risk of myocardial infarction by 30 percent. "
+    "Muscle pain was reported by 12 percent of patients in both groups."
+)
+
+
+def test_stance_cues() -> None:
+    assert is_negated("Statins do not reduce risk.") and not is_negated("Statins reduce risk.")
+    assert direction_conflict("X increases Y", "X decreased Y")
+    assert not direction_conflict("X increases Y", "X raised Y")
+    assert numbers("rates of 2.50 and 1,5 and 30%") == {"2.5", "1.5", "30"}
+    assert number_mismatch("30 percent", "12 percent") and not number_mismatch("30 vs 12", "12")
+
+
+def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
+    verifier = HybridVerifier()
+    claims = [
+        "Statin therapy reduces the risk of myocardial infarction.",
+        "Statin therapy does not reduce the risk of myocardial infarction.",
+        "Graph neural networks learn molecular fingerprints.",
+    ]
+    verdicts = verifier.verify(claims, [SOURCE] * 3)
+    assert verdicts[0].evidence and "myocardial infarction by 30 percent" in verdicts[0].evidence
+    assert verdicts[0].evidence_found and verdicts[0].verified
+    assert verdicts[1].confidence < verdicts[0].confidence  # the negation costs support
+    assert not verdicts[2].verified and not verdicts[2].evidence_found
+    for v in verdicts:
+        assert v.verified == (v.confidence >= verifier.threshold)
+        assert v.stance is None  # offline: stance not checked
+        assert 0 <= v.signals["p_evidence"] <= 1
+    assert verifier.verify([], []) == []
+
+
+def test_shipped_params_carry_provenance(data_dir: Path) -> None:
+    from sovereign_agents.evals.scifact import sha256_of
+
+    params = load_params()
+    prov = params.provenance
+    assert prov["data"]["claims_sha256"] == sha256_of(data_dir / "scifact" / "claims_train.jsonl")
+    assert prov["data"]["corpus_sha256"] == sha256_of(data_dir / "scifact" / "corpus.jsonl")
+    assert {"held_out", "fit", "all_train"} <= set(prov["metrics"])
+    assert 0 < params.threshold < 1 and 0 < params.evidence_threshold < 1
+    assert "fit_hybrid" in prov["script"]
+
+
+def test_context_picks_the_verifier() -> None:
+    assert isinstance(verifier_for(Context()), HybridVerifier)  # the default, offline
+    tfidf = verifier_for(Context(verifier="tfidf"))
+    assert isinstance(tfidf, TfidfVerifier) and tfidf.threshold == 0.15  # the reference
+    assert verifier_for(Context(verify_threshold=0.7)).threshold == 0.7
+    judged = verifier_for(Context(llm=fake_chat_model(["{}"])))
+    assert isinstance(judged, JudgedVerifier)
+    assert isinstance(
+        verifier_for(Context(llm=fake_chat_model([]), stance_judge=False)), HybridVerifier
+    )
+
+
+def _judged(replies: list[str]) -> JudgedVerifier:
+    judge = StanceJudge(model=fake_chat_model(replies), prompt=load_prompt("judge"), workers=1)
+    judge.policy.first_mode = "prompt"
+    judge.policy.output_retries = 0
+    return JudgedVerifier(HybridVerifier(), judge)
+
+
+def test_judge_contradiction_unverifies_and_support_keeps() -> None:
+    claim = "Statin therapy reduces the risk of myocardial infarction."
+    verifier = _judged([json.dumps({"label": "CONTRADICT", "quote": "reduced the risk"})])
+    (v,) = verifier.verify([claim], [SOURCE])
+    assert v.stance == "CONTRADICT" and v.stance_quote == "reduced the risk"
+    assert not v.verified and v.verified == (v.confidence >= v.threshold)
+    assert verifier.model_calls == 1 and not verifier.notes
+    (v,) = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})]).verify([claim], [SOURCE])
+    assert v.stance == "SUPPORT" and v.verified
+
+
+def test_judge_failure_is_recorded_and_leaves_stance_unchecked() -> None:
+    verifier = _judged(["this is not json"])
+    (v,) = verifier.verify(["Statin therapy reduces the risk of myocardial infarction."], [SOURCE])
+    assert v.stance is None and v.verified  # the hybrid verdict stands
+    assert verifier.notes and verifier.notes[0].kind == "fallback"
+    assert "stance was not checked" in verifier.notes[0].message
+
+
+def _claim(cid: str, text: str, paper: str) -> Claim:
+    return Claim(id=cid, text=text, paper_id=paper, evidence=text)
+
+
+def test_opposing_claims_of_different_papers_are_flagged() -> None:
+    claims = [
+        _claim("C1", "Sparse experts increase inference throughput on GPUs.", "p1"),
+        _claim("C2", "Sparse experts decrease inference throughput on GPUs.", "p2"),
+        _claim("C3", "Sparse experts do not increase inference throughput on GPUs.", "p1"),
+        _claim("C4", "Protein folding uses diffusion models.", "p3"),
+    ]
+    flagged = {(a.id, b.id): cues for a, b, cues in opposing_claims(claims)}
+    assert flagged[("C1", "C2")] == ["direction"]
+    assert "negation" in flagged[("C2", "C3")]
+    assert ("C1", "C3") not in flagged  # same paper
+    assert not any("C4" in pair for pair in flagged)
