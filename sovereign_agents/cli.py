@@ -166,8 +166,10 @@ def run(
 
 def _register_subcommands() -> None:
     from sovereign_agents.cli_eval import eval_app
+    from sovereign_agents.cli_search import search_command
 
     app.add_typer(eval_app, name="eval")
+    app.command("search")(search_command)
 
 
 _register_subcommands()
