@@ -11,7 +11,8 @@ import typer
 from sovereign_agents.errors import InputError, SovereignError
 
 eval_app = typer.Typer(
-    help="Evals: prompt sensitivity, verification accuracy.", no_args_is_help=True
+    help="Evals: prompt sensitivity, verification accuracy, retrieval quality.",
+    no_args_is_help=True,
 )
 
 
@@ -82,3 +83,40 @@ def sensitivity(
             out.print(f"written: {target / 'sensitivity.json'}, {target / 'sensitivity.png'}")
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    data: Annotated[
+        Path | None, typer.Option(help="SciFact folder (default: shared data's scifact/)")
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="claims split: train, dev or test (needs claims_<split>.jsonl)")
+    ] = "train",
+    alpha: Annotated[
+        float, typer.Option(help="hybrid weight of BM25 against LSA cosine, in [0, 1]")
+    ] = 0.8,
+    lsa_dim: Annotated[int, typer.Option(help="LSA dimension of the hybrid")] = 128,
+    limit: Annotated[int | None, typer.Option(help="only the first N claims")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """SciFact the BEIR way: nDCG@10 and recall@100 of BM25 and the BM25+LSA hybrid."""
+    from sovereign_agents.cli import fail, out
+    from sovereign_agents.evals.retrieval import markdown_table, run_retrieval_eval
+    from sovereign_agents.testing import shared_data
+
+    try:
+        report = run_retrieval_eval(
+            data or shared_data() / "scifact",
+            split=split,
+            alpha=alpha,
+            lsa_dim=lsa_dim,
+            limit=limit,
+        )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(markdown_table(report), soft_wrap=True, markup=False)

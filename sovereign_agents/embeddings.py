@@ -39,6 +39,10 @@ class LSAEmbeddings(Embeddings):
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
+    def matrix(self, texts: list[str]) -> np.ndarray:
+        """Embeddings as one array (rows L2-normalised), without list conversion."""
+        return self._embed(texts)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embed(texts).tolist()
 
