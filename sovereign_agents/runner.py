@@ -105,6 +105,9 @@ def _stream(
 ) -> RunResult:
     trace_path = out / "trace.jsonl"
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    if context.max_concurrency is not None:
+        # model calls wait on the network: one thread per parallel branch, not per CPU
+        config["max_concurrency"] = context.max_concurrency
     with sqlite_checkpointer(out / CHECKPOINTS) as saver, trace_path.open("a") as trace:
         graph = build_graph(checkpointer=saver)
         for chunk in graph.stream(inputs, config=config, context=context, stream_mode="custom"):
