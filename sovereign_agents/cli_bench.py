@@ -21,6 +21,7 @@ def bench_command(
     scale: Annotated[int, typer.Option(help="corpus replication for the scaled search")] = 10,
     verify_pairs: Annotated[int, typer.Option(help="(claim, source) pairs to verify")] = 2000,
     queries: Annotated[int, typer.Option(help="search queries at 1x (at most 50)")] = 50,
+    repeats: Annotated[int, typer.Option(help="critical-path runs (the median is reported)")] = 3,
 ) -> None:
     """Benchmark the kernel: critical-path ratio, offline run time, search, verification."""
     from sovereign_agents.bench import markdown_table, run_bench
@@ -30,13 +31,18 @@ def bench_command(
     try:
         if not 0 < latency <= 10:
             raise InputError("--latency must lie in (0, 10] seconds")
-        if scale < 1 or verify_pairs < 1 or queries < 1:
-            raise InputError("--scale, --verify-pairs and --queries must be >= 1")
+        if min(scale, verify_pairs, queries, repeats) < 1:
+            raise InputError("--scale, --verify-pairs, --queries and --repeats must be >= 1")
         load_corpus(corpus)  # a clear error before any benchmark starts
         if not as_json:
             err.print(f"benchmarking on {corpus} ...")
         report = run_bench(
-            corpus, latency=latency, scale=scale, verify_pairs=verify_pairs, max_queries=queries
+            corpus,
+            latency=latency,
+            scale=scale,
+            verify_pairs=verify_pairs,
+            max_queries=queries,
+            repeats=repeats,
         )
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)

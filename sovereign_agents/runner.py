@@ -73,6 +73,14 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def with_concurrency(config: RunnableConfig, context: Context) -> RunnableConfig:
+    """``config`` with the context's ``max_concurrency``: model calls wait on the network, so
+    parallel branches get one thread each rather than LangGraph's CPU-sized default."""
+    if context.max_concurrency is None:
+        return config
+    return {**config, "max_concurrency": context.max_concurrency}
+
+
 def run_research(
     goal: str,
     context: Context,
@@ -104,10 +112,7 @@ def _stream(
     inputs: Any, context: Context, out: Path, thread_id: str, on_event: ProgressFn | None
 ) -> RunResult:
     trace_path = out / "trace.jsonl"
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-    if context.max_concurrency is not None:
-        # model calls wait on the network: one thread per parallel branch, not per CPU
-        config["max_concurrency"] = context.max_concurrency
+    config = with_concurrency({"configurable": {"thread_id": thread_id}}, context)
     with sqlite_checkpointer(out / CHECKPOINTS) as saver, trace_path.open("a") as trace:
         graph = build_graph(checkpointer=saver)
         for chunk in graph.stream(inputs, config=config, context=context, stream_mode="custom"):

@@ -20,7 +20,9 @@ from sovereign_agents.prompts import load_prompt
 
 @pytest.fixture(scope="module")
 def report(kaggle_corpus: Path) -> BenchReport:
-    return run_bench(kaggle_corpus, latency=0.01, scale=2, verify_pairs=50, max_queries=5)
+    return run_bench(
+        kaggle_corpus, latency=0.01, scale=2, verify_pairs=50, max_queries=5, repeats=1
+    )
 
 
 def test_report_has_the_contract_keys(report: BenchReport) -> None:
@@ -46,7 +48,7 @@ def test_numbers_are_sane(report: BenchReport) -> None:
     assert c.stages[-2:] == ["draft", "tribunal"]
     assert c.ideal_s == pytest.approx(len(c.stages) * c.latency_s)
     assert c.model_calls > len(c.stages)  # branches: several calls share one stage
-    assert c.wall_s >= c.ideal_s and c.ratio >= 1.0
+    assert c.wall_s >= c.ideal_s and c.ratio >= 1.0 and c.ratios == [c.ratio]
     o = report.offline_run
     assert o.records == 200 and o.wall_s > 0 and o.cold_index_s > 0 and o.peak_rss_mb > 0
     assert o.policy in {"AUTO_APPROVE", "HUMAN_REVIEW", "REJECT"}
@@ -123,3 +125,15 @@ def test_cli_rejects_bad_input(kaggle_corpus: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not found" in result.output
     result = runner.invoke(app, ["bench", "--corpus", str(kaggle_corpus), "--latency", "0"])
     assert result.exit_code == 2 and "--latency" in result.output
+
+
+def test_runs_get_one_thread_per_branch() -> None:
+    from sovereign_agents.context import Context
+    from sovereign_agents.errors import ConfigError
+    from sovereign_agents.runner import with_concurrency
+
+    config = with_concurrency({"configurable": {"thread_id": "t"}}, Context())
+    assert config["max_concurrency"] == 32 and config["configurable"] == {"thread_id": "t"}
+    assert "max_concurrency" not in with_concurrency({}, Context(max_concurrency=None))
+    with pytest.raises(ConfigError, match="max_concurrency"):
+        Context(max_concurrency=0)

@@ -30,7 +30,7 @@ from sovereign_agents.evals.perturb import (
 from sovereign_agents.evals.sensitivity_metrics import Outcome, SensitivityMetrics, summarize
 from sovereign_agents.graph import ResearchGraph, build_graph
 from sovereign_agents.prompts import available_versions
-from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer
+from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer, with_concurrency
 
 FORK_ROLES = ("skeptic", "validator", "synthesizer", "reviser")
 
@@ -129,7 +129,7 @@ def run_sensitivity(
                     config = graph.update_state(
                         start, {"claims": Overwrite(claims)}, as_node="draft"
                     )
-                result = graph.invoke(None, config, context=context)
+                result = graph.invoke(None, with_concurrency(config, context), context=context)
                 report = result["report"]
                 outcome = Outcome(
                     condition=name,
