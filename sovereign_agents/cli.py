@@ -236,10 +236,14 @@ def print_result(result: RunResult) -> None:
 
 def _register_subcommands() -> None:
     from sovereign_agents import cli_debug
+    from sovereign_agents.cli_bench import bench_command
     from sovereign_agents.cli_eval import eval_app
+    from sovereign_agents.cli_search import search_command
 
     app.add_typer(eval_app, name="eval")
     cli_debug.register(app)
+    app.command("search")(search_command)
+    app.command("bench")(bench_command)
 
 
 _register_subcommands()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sovereign_agents.errors import InputError, SovereignError
 
 eval_app = typer.Typer(
-    help="Evals: prompt sensitivity, verification accuracy.", no_args_is_help=True
+    help="Evals: prompt sensitivity, verification accuracy, retrieval quality.",
+    no_args_is_help=True,
 )
 
 
@@ -47,9 +48,17 @@ def sensitivity(
     ] = None,
     repeats: Annotated[int, typer.Option(help="repeats per condition")] = 3,
     llm: Annotated[str | None, typer.Option(help="chat model spec (default: the run's)")] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="KEY=JSON context knob for the base runs and the forks (repeatable), e.g. "
+            """--set 'role_llms={"skeptic": "nvidia:m"}'""",
+        ),
+    ] = None,
 ) -> None:
     """Fork a run before its tribunal and re-run it per prompt variant x repeat."""
-    from sovereign_agents.cli import fail, out
+    from sovereign_agents.cli import fail, out, parse_knobs
     from sovereign_agents.context import Context
     from sovereign_agents.evals.sensitivity import run_sensitivity
     from sovereign_agents.evals.sensitivity_metrics import markdown_table
@@ -58,6 +67,7 @@ def sensitivity(
     try:
         if (run is None) == (goals is None):
             raise InputError("give exactly one of --run DIR or --goals FILE")
+        knobs = parse_knobs(knob or [])
         runs: list[tuple[Path, Path]] = []
         if run is not None:
             runs.append((run, out_dir))
@@ -65,7 +75,12 @@ def sensitivity(
             assert goals is not None
             for i, row in enumerate(_goals(goals)):
                 base = out_dir / f"goal-{i}" / "base"
-                context = Context(corpus=str(corpus) if corpus else None, llm=llm or "extractive")
+                values: dict[str, Any] = {
+                    "corpus": str(corpus) if corpus else None,
+                    "llm": llm or "extractive",
+                    **knobs,
+                }
+                context = Context(**values)
                 run_research(row["goal"], context, base, paper=row.get("paper"))
                 runs.append((base, out_dir / f"goal-{i}"))
         for run_dir, target in runs:
@@ -76,6 +91,7 @@ def sensitivity(
                 perturbations=_split(perturb),
                 repeats=repeats,
                 llm=llm,
+                knobs=knobs,
             )
             out.print(f"[bold]{run_dir}[/]")
             out.print(markdown_table(metrics), soft_wrap=True, markup=False)
@@ -156,3 +172,40 @@ def verify(
             out.print("written: " + ", ".join(str(p) for p in written))
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    data: Annotated[
+        Path | None, typer.Option(help="SciFact folder (default: shared data's scifact/)")
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="claims split: train, dev or test (needs claims_<split>.jsonl)")
+    ] = "train",
+    alpha: Annotated[
+        float, typer.Option(help="hybrid weight of BM25 against LSA cosine, in [0, 1]")
+    ] = 0.8,
+    lsa_dim: Annotated[int, typer.Option(help="LSA dimension of the hybrid")] = 128,
+    limit: Annotated[int | None, typer.Option(help="only the first N claims")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """SciFact the BEIR way: nDCG@10 and recall@100 of BM25 and the BM25+LSA hybrid."""
+    from sovereign_agents.cli import fail, out
+    from sovereign_agents.evals.retrieval import markdown_table, run_retrieval_eval
+    from sovereign_agents.testing import shared_data
+
+    try:
+        report = run_retrieval_eval(
+            data or shared_data() / "scifact",
+            split=split,
+            alpha=alpha,
+            lsa_dim=lsa_dim,
+            limit=limit,
+        )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(markdown_table(report), soft_wrap=True, markup=False)

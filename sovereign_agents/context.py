@@ -133,6 +133,14 @@ class Context:
         },
     )
     claims_per_paper: int = field(default=3, metadata={"description": "claims taken per paper"})
+    max_concurrency: int | None = field(
+        default=32,
+        metadata={
+            "description": "threads for parallel branches (Send per query / paper, the "
+            "reviewers); None = LangGraph's default, min(32, CPUs + 4), which splits 12 "
+            "extract calls into waves on a small machine"
+        },
+    )
 
     # --- verification -------------------------------------------------------------------
     verifier: str = field(
@@ -216,6 +224,8 @@ class Context:
         for value in (self.arxiv_date_from, self.arxiv_date_to):
             if value is not None and not _DATE.match(value):
                 raise ConfigError(f"arXiv date filters must be YYYY-MM-DD, not {value!r}")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ConfigError("max_concurrency must be >= 1 (or None for LangGraph's default)")
         if self.max_revisions < 0:
             raise ConfigError("max_revisions must be >= 0")
 

@@ -7,6 +7,7 @@ the index node treats it exactly like a NIM ``NVIDIAEmbeddings`` or any other pr
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,23 @@ class LSAEmbeddings(Embeddings):
         self.dim = n_components
         self.fitted_on = len(texts)
 
+    def _projection(self) -> np.ndarray:
+        # TruncatedSVD.transform multiplies by components_.T, a strided view that scipy copies
+        # on every call (dim x vocabulary floats); keep one contiguous copy instead
+        projection: np.ndarray | None = getattr(self, "_projection_cache", None)
+        if projection is None:
+            projection = np.ascontiguousarray(self.svd.components_.T)
+            self._projection_cache = projection
+        return projection
+
     def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self.svd.transform(self.vectorizer.transform(texts))
+        vectors = np.asarray(self.vectorizer.transform(texts) @ self._projection())
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+    def matrix(self, texts: list[str]) -> np.ndarray:
+        """Embeddings as one array (rows L2-normalised), without list conversion."""
+        return self._embed(texts)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embed(texts).tolist()
@@ -50,14 +64,29 @@ _LSA_MEMO: dict[tuple[str, int], LSAEmbeddings] = {}
 _LSA_LOCK = threading.Lock()
 
 
-def corpus_lsa(sha256: str, texts: list[str], dim: int, cache: str | None) -> LSAEmbeddings:
-    """LSA fitted on a whole corpus, cached on disk by the corpus hash."""
+def corpus_lsa(
+    sha256: str, texts: list[str] | Callable[[], list[str]], dim: int, cache: str | None
+) -> LSAEmbeddings:
+    """LSA fitted on a whole corpus, cached on disk by the corpus hash.
+
+    ``texts`` may be a function, called only when the model has to be fitted.
+    """
     key = (sha256, dim)
     with _LSA_LOCK:
         if key not in _LSA_MEMO:
             path = Path(cache_dir(cache)) / f"lsa-{dim}-{sha256[:24]}.pkl"
-            _LSA_MEMO[key], _ = cached_pickle(path, lambda: LSAEmbeddings(texts, dim=dim))
+
+            def fit() -> LSAEmbeddings:
+                return LSAEmbeddings(texts() if callable(texts) else texts, dim=dim)
+
+            _LSA_MEMO[key], _ = cached_pickle(path, fit)
         return _LSA_MEMO[key]
+
+
+def clear_memo() -> None:
+    """Forget the LSA models held in this process (the disk cache stays)."""
+    with _LSA_LOCK:
+        _LSA_MEMO.clear()
 
 
 def describe_embeddings(embeddings: Embeddings) -> tuple[str, int | None]:

@@ -85,6 +85,14 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def with_concurrency(config: RunnableConfig, context: Context) -> RunnableConfig:
+    """``config`` with the context's ``max_concurrency``: model calls wait on the network, so
+    parallel branches get one thread each rather than LangGraph's CPU-sized default."""
+    if context.max_concurrency is None:
+        return config
+    return {**config, "max_concurrency": context.max_concurrency}
+
+
 def run_research(
     goal: str,
     context: Context,
@@ -222,6 +230,7 @@ def _stream(
 ) -> RunResult:
     trace_path = out / "trace.jsonl"
     thread_id = config["configurable"]["thread_id"]
+    config = with_concurrency(config, context)
     with sqlite_checkpointer(out / CHECKPOINTS) as saver, trace_path.open("a") as trace:
         graph = build_graph(
             checkpointer=saver,

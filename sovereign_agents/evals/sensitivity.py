@@ -13,7 +13,6 @@ import json
 import random
 import shutil
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sovereign_agents.evals.perturb import (
 from sovereign_agents.evals.sensitivity_metrics import Outcome, SensitivityMetrics, summarize
 from sovereign_agents.graph import ResearchGraph, build_graph
 from sovereign_agents.prompts import available_versions
-from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer
+from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer, with_concurrency
 
 FORK_ROLES = ("skeptic", "validator", "synthesizer", "reviser")
 
@@ -44,11 +43,10 @@ def parse_variant(text: str) -> tuple[str, str]:
 
 def context_from_run(run_dir: Path, **overrides: Any) -> Context:
     """The context a run recorded in run.json, with overrides (e.g. another ``llm``)."""
-    recorded = json.loads((run_dir / "run.json").read_text())["context"]
-    names = {f.name for f in fields(Context)}
-    values = {k: v for k, v in recorded.items() if k in names}
-    values.update(overrides)
-    return Context(**values)
+    from sovereign_agents.runner import context_from_run as recorded_context
+    from sovereign_agents.runner import read_run
+
+    return recorded_context(read_run(run_dir), **overrides)
 
 
 def tribunal_checkpoint(graph: ResearchGraph, thread_id: str) -> RunnableConfig:
@@ -74,6 +72,7 @@ def run_sensitivity(
     perturbations: list[str] | None = None,
     repeats: int = 3,
     llm: Any = None,
+    knobs: dict[str, Any] | None = None,
     seed: int = 0,
     on_result: Callable[[Outcome], None] | None = None,
 ) -> SensitivityMetrics:
@@ -92,7 +91,7 @@ def run_sensitivity(
     db = out / "fork-checkpoints.sqlite"
     shutil.copyfile(run_path / CHECKPOINTS, db)
     thread_id = json.loads((run_path / "run.json").read_text())["thread_id"]
-    overrides: dict[str, Any] = {"llm": llm} if llm is not None else {}
+    overrides: dict[str, Any] = {**(knobs or {}), **({"llm": llm} if llm is not None else {})}
     base = context_from_run(run_path, **overrides)
     pinned = {
         role: base.prompt_versions.get(role) or available_versions(role, base.prompts_dir)[-1]
@@ -129,7 +128,7 @@ def run_sensitivity(
                     config = graph.update_state(
                         start, {"claims": Overwrite(claims)}, as_node="draft"
                     )
-                result = graph.invoke(None, config, context=context)
+                result = graph.invoke(None, with_concurrency(config, context), context=context)
                 report = result["report"]
                 outcome = Outcome(
                     condition=name,

@@ -48,8 +48,8 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
     backend = search_backend(context)
     if hasattr(backend, "index"):  # the local corpus: LSA fitted on the whole corpus
         index = backend.index
-        corpus = [p.text for p in index.papers]
-        return corpus_lsa(index.sha256, corpus, context.lsa_dim, context.cache_dir), []
+        texts_of = lambda: [p.text for p in index.papers]  # noqa: E731 (only on a cache miss)
+        return corpus_lsa(index.sha256, texts_of, context.lsa_dim, context.cache_dir), []
     return LSAEmbeddings(texts, dim=context.lsa_dim), []
 
 

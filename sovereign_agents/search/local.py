@@ -25,6 +25,16 @@ from sovereign_agents.text import analyze
 INDEX_VERSION = 3
 
 
+def indexed_terms(paper: Paper) -> list[str]:
+    """The terms a paper is indexed under; the title counts twice, as the densest statement
+    of what a paper is about."""
+    return analyze(f"{paper.title}. {paper.title}. {paper.abstract}")
+
+
+def _as_is(terms: list[str]) -> list[str]:
+    return terms
+
+
 @dataclass
 class BM25Index:
     papers: list[Paper]
@@ -46,11 +56,18 @@ class BM25Index:
         report: LoadReport,
         k1: float = 1.2,
         b: float = 0.75,
+        tokens: list[list[str]] | None = None,
     ) -> BM25Index:
+        """Index ``papers``; ``tokens`` (``indexed_terms`` of each paper) skips the analysis."""
         started = time.perf_counter()
-        vectorizer = CountVectorizer(analyzer=analyze, dtype=np.float32)
-        # the title counts twice: it is the densest statement of what a paper is about
-        tf = vectorizer.fit_transform(f"{p.title}. {p.title}. {p.abstract}" for p in papers)
+        if tokens is None:
+            vectorizer = CountVectorizer(analyzer=indexed_terms, dtype=np.float32)
+            tf = vectorizer.fit_transform(papers)
+        else:
+            if len(tokens) != len(papers):
+                raise ValueError("tokens must hold one list per paper")
+            vectorizer = CountVectorizer(analyzer=_as_is, dtype=np.float32)
+            tf = vectorizer.fit_transform(tokens)
         tf = sp.csr_matrix(tf, dtype=np.float32)
         n_docs = tf.shape[0]
         doc_len = np.asarray(tf.sum(axis=1)).ravel()
@@ -119,6 +136,12 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
         index, hit = cached_pickle(cache_file, build)
         _MEMO[key] = index
         return index, hit
+
+
+def clear_memo() -> None:
+    """Forget the indexes held in this process (the disk cache stays)."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
 
 
 class LocalCorpusSearch:

@@ -1,0 +1,140 @@
+"""``sovereign bench``: four benchmarks measured in one process, one module each.
+
+* ``critical_path``: a run on a model that sleeps L per call, against stages x L;
+* ``offline_run``: a full extractive run, cold and warm, and its memory;
+* ``search``: the local BM25 index against rank_bm25 and bm25s, at 1x and 10x the corpus;
+* ``verify``: (claim, source) pairs scored per second by the TF-IDF and hybrid verifiers.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from sovereign_agents.bench.critical_path import CriticalPath, run_critical_path
+from sovereign_agents.bench.offline_run import OfflineRun, run_offline
+from sovereign_agents.bench.search import SearchBench, run_search_bench
+from sovereign_agents.bench.verify import VerifyBench, run_verify_bench
+from sovereign_agents.corpus import load_corpus
+
+__all__ = ["BenchReport", "Target", "markdown_table", "run_bench"]
+
+
+class Target(BaseModel):
+    value: float | None
+    target: str
+    met: bool | None
+
+
+class BenchReport(BaseModel):
+    corpus: str
+    records: int
+    python: str
+    machine: str
+    critical_path: CriticalPath
+    offline_run: OfflineRun
+    search: SearchBench
+    verify: VerifyBench
+    targets: dict[str, Target]
+
+
+def _target(value: float | None, limit: float, at_most: bool) -> Target:
+    sign = "<=" if at_most else ">="
+    met = None if value is None else (value <= limit if at_most else value >= limit)
+    return Target(value=value, target=f"{sign} {limit:g}", met=met)
+
+
+def run_bench(
+    corpus: str | Path,
+    *,
+    latency: float = 0.2,
+    scale: int = 10,
+    verify_pairs: int = 2000,
+    max_queries: int = 50,
+    repeats: int = 3,
+) -> BenchReport:
+    """Run the four benchmarks on ``corpus`` (caches in a temporary folder, removed after)."""
+    papers, _ = load_corpus(corpus)
+    offline = run_offline(corpus)
+    with tempfile.TemporaryDirectory(prefix="sovereign-bench-cache-") as cache:
+        critical = run_critical_path(corpus, latency, cache=cache, repeats=repeats)
+    search = run_search_bench(papers, scale=scale, max_queries=max_queries)
+    verify = run_verify_bench(papers, verify_pairs)
+    return BenchReport(
+        corpus=str(corpus),
+        records=len(papers),
+        python=platform.python_version(),
+        machine=f"{platform.machine()}, {_cpus()} CPU(s)",
+        critical_path=critical,
+        offline_run=offline,
+        search=search,
+        verify=verify,
+        targets={
+            "critical_path.ratio": _target(critical.ratio, 1.25, at_most=True),
+            "search.speedup_vs_rank_bm25": _target(search.speedup_vs_rank_bm25, 5, False),
+            "search.ratio_vs_bm25s": _target(search.ratio_vs_bm25s, 2, at_most=True),
+            "offline_run.wall_s": _target(offline.wall_s, 20, at_most=True),
+        },
+    )
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:g}{unit}"
+
+
+def markdown_table(report: BenchReport) -> str:
+    c, o, s, v = report.critical_path, report.offline_run, report.search, report.verify
+    rows: list[tuple[str, str]] = [
+        (
+            "critical_path.ratio",
+            f"{c.ratio:g} (wall {c.wall_s:g} s / ideal {c.ideal_s:g} s = {len(c.stages)} stages x "
+            f"{c.latency_s:g} s; {c.model_calls} calls, serial {c.serial_s:g} s; median of "
+            f"ratios {', '.join(f'{r:g}' for r in c.ratios)})",
+        ),
+        ("critical_path.stages", " > ".join(c.stages)),
+        ("offline_run.wall_s", f"{o.wall_s:g} s warm ({o.records} records)"),
+        ("offline_run.cold_run_s", f"{o.cold_run_s:g} s"),
+        ("offline_run.cold_index_s", f"{o.cold_index_s:g} s"),
+        ("offline_run.peak_rss_mb", f"{o.peak_rss_mb:g} MiB (tracemalloc {o.peak_traced_mb:g})"),
+    ]
+    for label, scale in (("1x", s.base), (f"{s.scale}x", s.scaled)):
+        if scale is None:
+            continue
+        rows.append(
+            (
+                f"search p50 ms, {label} ({scale.documents} docs)",
+                f"local {scale.local.p50_ms:g}, rank_bm25 "
+                f"{_fmt(scale.rank_bm25.p50_ms if scale.rank_bm25 else None)}, bm25s "
+                f"{_fmt(scale.bm25s.p50_ms if scale.bm25s else None)}",
+            )
+        )
+        rows.append(
+            (
+                f"search speedup vs rank_bm25 / ratio vs bm25s, {label}",
+                f"{_fmt(scale.speedup_vs_rank_bm25, 'x')} / {_fmt(scale.ratio_vs_bm25s)}",
+            )
+        )
+    rows.append(("verify.pairs_per_s", f"{v.pairs_per_s:g} ({v.pairs} pairs in {v.seconds:g} s)"))
+    rows.append(
+        (
+            "verify.hybrid_pairs_per_s",
+            f"{v.hybrid_pairs_per_s:g} ({v.hybrid_pairs} pairs, calls of 50, in "
+            f"{v.hybrid_seconds:g} s)",
+        )
+    )
+    lines = ["| measure | value |", "| --- | --- |"]
+    lines += [f"| {k} | {val} |" for k, val in rows]
+    lines += ["", "| target | value | goal | met |", "| --- | ---: | --- | --- |"]
+    for name, t in report.targets.items():
+        met = "n/a" if t.met is None else ("yes" if t.met else "NO")
+        lines.append(f"| {name} | {_fmt(t.value)} | {t.target} | {met} |")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""A chat model that sleeps a fixed latency per call and answers valid JSON for every role.
+
+It stands in for a remote model in the critical-path benchmark: the run's wall time is then
+dominated by the sleeps, so it shows whether parallel branches really overlap. The role is
+read from the JSON schema the engine asks for (``response_format``), or from the prompt.
+Reviewers score ``first_scores`` on their first three calls (forcing a revision when below
+the approval threshold) and ``later_score`` after.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+from sovereign_agents.text import keyphrases, split_sentences
+
+_ABSTRACT = re.compile(r"Abstract: (.*?)\nPAPER>>>", re.DOTALL)
+_CLAIM_ID = re.compile(r"^(C[0-9a-f]{8}) \|", re.MULTILINE)
+_GOAL = re.compile(r"<<<GOAL\n(.*?)\nGOAL>>>|Research goal: (.*)")
+_SCHEMAS = {
+    "PlanOutput": "plan",
+    "ExtractOutput": "extract",
+    "DraftOutput": "draft",
+    "ReviewOutput": "review",
+    "RevisionOutput": "revise",
+}
+
+
+class LatencyChatModel(BaseChatModel):
+    """Sleeps ``latency`` seconds per call, then answers the role's schema."""
+
+    latency: float = 0.2
+    first_score: float = 5.0
+    later_score: float = 8.0
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _reviews: int = PrivateAttr(default=0)
+    _calls: int = PrivateAttr(default=0)
+
+    @property
+    def _llm_type(self) -> str:
+        return "latency-fake"
+
+    @property
+    def calls(self) -> int:
+        return self._calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._lock:
+            self._calls += 1
+        time.sleep(self.latency)
+        prompt = str(messages[-1].content)
+        answer = self.answer(self._role(prompt, kwargs), prompt)
+        message = AIMessage(content=json.dumps(answer))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    @staticmethod
+    def _role(prompt: str, kwargs: dict[str, Any]) -> str:
+        schema = (kwargs.get("response_format") or {}).get("schema") or {}
+        if schema.get("title") in _SCHEMAS:
+            return _SCHEMAS[str(schema["title"])]
+        if "<<<PAPER" in prompt:
+            return "extract"
+        if "drop_claim_ids" in prompt:
+            return "revise"
+        if "<<<DRAFT" in prompt:
+            return "review"
+        if "claim_ids" in prompt:
+            return "draft"
+        return "plan"
+
+    def answer(self, role: str, prompt: str) -> dict[str, Any]:
+        goal_match = _GOAL.search(prompt)
+        goal = next((g for g in goal_match.groups() if g), "") if goal_match else ""
+        if role == "plan":
+            return {"queries": keyphrases(goal, 4) or [goal]}
+        if role == "extract":
+            found = _ABSTRACT.search(prompt)
+            sentences = split_sentences(found.group(1)) if found else []
+            claims = [{"text": s.text, "evidence": s.text} for s in sentences[:2]]
+            return {"claims": [c for c in claims if len(c["text"]) >= 8]}
+        ids = _CLAIM_ID.findall(prompt)
+        if role == "draft":
+            sentence = {"text": f"The evidence bears on: {goal}", "claim_ids": ids[:3]}
+            return {"answer": [sentence], "abstract": [sentence]}
+        if role == "review":
+            with self._lock:
+                self._reviews += 1
+                first = self._reviews <= 3
+            score = self.first_score if first else self.later_score
+            return {"score": score, "issues": [], "rationale": "scripted by the benchmark"}
+        terms = keyphrases(goal, 8)
+        return {"queries": terms[-4:] or [goal], "drop_claim_ids": [], "rationale": "benchmark"}

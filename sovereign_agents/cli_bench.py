@@ -1,0 +1,53 @@
+"""``sovereign bench``: critical path, offline run, search and verify, in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sovereign_agents.errors import InputError, SovereignError
+
+
+def bench_command(
+    corpus: Annotated[
+        Path, typer.Option(help="arXiv metadata JSON Lines (Kaggle or daily-listing format)")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    latency: Annotated[
+        float, typer.Option(help="seconds the fake model sleeps per call (critical path)")
+    ] = 0.2,
+    scale: Annotated[int, typer.Option(help="corpus replication for the scaled search")] = 10,
+    verify_pairs: Annotated[int, typer.Option(help="(claim, source) pairs to verify")] = 2000,
+    queries: Annotated[int, typer.Option(help="search queries at 1x (at most 50)")] = 50,
+    repeats: Annotated[int, typer.Option(help="critical-path runs (the median is reported)")] = 3,
+) -> None:
+    """Benchmark the kernel: critical-path ratio, offline run time, search, verification."""
+    from sovereign_agents.bench import markdown_table, run_bench
+    from sovereign_agents.cli import err, fail, out
+    from sovereign_agents.corpus import load_corpus
+
+    try:
+        if not 0 < latency <= 10:
+            raise InputError("--latency must lie in (0, 10] seconds")
+        if min(scale, verify_pairs, queries, repeats) < 1:
+            raise InputError("--scale, --verify-pairs, --queries and --repeats must be >= 1")
+        load_corpus(corpus)  # a clear error before any benchmark starts
+        if not as_json:
+            err.print(f"benchmarking on {corpus} ...")
+        report = run_bench(
+            corpus,
+            latency=latency,
+            scale=scale,
+            verify_pairs=verify_pairs,
+            max_queries=queries,
+            repeats=repeats,
+        )
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        out.print(markdown_table(report), soft_wrap=True, markup=False)

@@ -1,0 +1,121 @@
+"""``sovereign search``: rank a local corpus for one query or a batch, on the graph's index.
+
+One query prints a table (or JSON with ``--json``). ``--queries FILE.jsonl`` reads one
+``{"id", "query"}`` object per line and writes one ``{"id", "ranked": [paper ids]}`` per line
+to stdout, in input order, so the output can be fed to any IR evaluation tool.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.table import Table
+
+from sovereign_agents.errors import InputError, SovereignError
+
+
+class BatchQuery(BaseModel):
+    """One line of a ``--queries`` file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | int
+    query: str = Field(min_length=1)
+
+
+class BatchResult(BaseModel):
+    """One line of the batch output."""
+
+    id: str | int
+    ranked: list[str]
+
+
+def read_queries(path: Path) -> list[BatchQuery]:
+    """Parse a JSON Lines file of queries; a bad line is an ``InputError`` naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read queries file {path}: {exc.strerror or exc}") from exc
+    queries: list[BatchQuery] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            query = BatchQuery.model_validate_json(line)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "line"
+            raise InputError(
+                f'{path} line {number}: expected {{"id": ..., "query": "..."}} '
+                f"({where}: {first['msg']})"
+            ) from exc
+        if not query.query.strip():
+            raise InputError(f"{path} line {number}: the query is blank")
+        queries.append(query)
+    if not queries:
+        raise InputError(f"{path}: no queries (expected JSON Lines of {{id, query}})")
+    return queries
+
+
+def search_command(
+    query: Annotated[str | None, typer.Argument(help="the query (omit with --queries)")] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="arXiv metadata JSON Lines (Kaggle or daily-listing format)"),
+    ] = None,
+    k: Annotated[int, typer.Option("--k", help="papers per query")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    queries: Annotated[
+        Path | None,
+        typer.Option(help='JSON Lines of {"id", "query"}: one {"id", "ranked"} line out per query'),
+    ] = None,
+) -> None:
+    """Rank papers of a local corpus with the BM25 index the research graph uses."""
+    from sovereign_agents.cli import fail, out
+    from sovereign_agents.search.local import open_index
+
+    try:
+        if corpus is None:
+            raise InputError("--corpus PATH is required (a local arXiv metadata file)")
+        if (query is None) == (queries is None):
+            raise InputError("give exactly one of a QUERY or --queries FILE.jsonl")
+        if k < 1:
+            raise InputError("--k must be >= 1")
+        if query is not None and not query.strip():
+            raise InputError("the query is empty")
+        batch = read_queries(queries) if queries is not None else []
+        index, _ = open_index(corpus)
+    except SovereignError as exc:
+        fail(str(exc), exc.exit_code)
+        return
+
+    if queries is not None:
+        for item in batch:
+            ranked = [paper.id for paper, _ in index.top(item.query, k)]
+            print(BatchResult(id=item.id, ranked=ranked).model_dump_json())
+        return
+
+    assert query is not None
+    hits = index.top(query, k)
+    if as_json:
+        rows = [
+            {"rank": rank, "id": p.id, "score": round(score, 4), "title": p.title}
+            for rank, (p, score) in enumerate(hits, start=1)
+        ]
+        print(json.dumps({"query": query, "corpus": str(corpus), "results": rows}, indent=2))
+        return
+    if not hits:
+        out.print(f"no papers match: {query}")
+        return
+    table = Table(title=f"{len(hits)} papers for: {query}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("id")
+    table.add_column("score", justify="right")
+    table.add_column("title")
+    for rank, (paper, score) in enumerate(hits, start=1):
+        table.add_row(str(rank), paper.id, f"{score:.3f}", paper.title)
+    out.print(table)
