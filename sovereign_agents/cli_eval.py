@@ -103,7 +103,7 @@ def sensitivity(
 VERIFIER_CHOICES = ("tfidf", "hybrid", "judge", "hybrid+judge")
 
 
-def eval_verifier(name: str, llm: str | None) -> object:
+def eval_verifier(name: str, llm: str | None, knobs: dict[str, Any] | None = None) -> object:
     """A verifier by CLI name; the judge variants need a chat model (--llm)."""
     from sovereign_agents.context import Context
     from sovereign_agents.nodes.verify import verifier_for
@@ -113,8 +113,8 @@ def eval_verifier(name: str, llm: str | None) -> object:
     if name in ("judge", "hybrid+judge"):
         if not llm or llm == "extractive":
             raise InputError(f"--verifier {name} needs a chat model: --llm nvidia:<model>")
-        return verifier_for(Context(verifier="hybrid", llm=llm))
-    return verifier_for(Context(verifier=name, llm="extractive"))
+        return verifier_for(Context(**{**(knobs or {}), "verifier": "hybrid", "llm": llm}))
+    return verifier_for(Context(**{**(knobs or {}), "verifier": name, "llm": "extractive"}))
 
 
 @eval_app.command("verify")
@@ -134,10 +134,14 @@ def verify(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="write metrics JSON + calibration plot here")
     ] = None,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="KEY=JSON context knob (repeatable), e.g. max_tokens=256"),
+    ] = None,
 ) -> None:
     """Verification accuracy on SciFact (claim, cited abstract) pairs: evidence detection,
     support, and the share of contradicted pairs marked verified."""
-    from sovereign_agents.cli import fail, out
+    from sovereign_agents.cli import fail, out, parse_knobs
     from sovereign_agents.evals.scifact import load_pairs, split_pairs
     from sovereign_agents.evals.verification import evaluate, write_outputs
 
@@ -146,7 +150,7 @@ def verify(
             raise InputError(f"--split must be all, held-out or fit, not {split!r}")
         if batch < 1 or (limit is not None and limit < 1):
             raise InputError("--batch and --limit must be >= 1")
-        chosen = eval_verifier(verifier, llm)
+        chosen = eval_verifier(verifier, llm, parse_knobs(knob or []))
         pairs = load_pairs(claims, corpus)
         if split != "all":
             fit, held = split_pairs(pairs)
