@@ -134,11 +134,12 @@ class Context:
     )
     claims_per_paper: int = field(default=3, metadata={"description": "claims taken per paper"})
     max_concurrency: int | None = field(
-        default=32,
+        default=64,
         metadata={
-            "description": "threads for parallel branches (Send per query / paper, the "
-            "reviewers); None = LangGraph's default, min(32, CPUs + 4), which splits 12 "
-            "extract calls into waves on a small machine"
+            "description": "parallel model requests at most: threads for parallel branches "
+            "(Send per query / paper, the reviewers) and for the stance judge's per-claim "
+            "calls; lower it for a rate-limited endpoint. None = LangGraph's default, "
+            "min(32, CPUs + 4), which splits 12 extract calls into waves on a small machine"
         },
     )
 

@@ -119,6 +119,7 @@ def judge_from_spec(spec: Any, context: Any) -> StanceJudge:
             output_retries=context.model_output_retries,
         ),
         cache=cache,
+        workers=max(1, int(getattr(context, "max_concurrency", None) or 4)),
     )
 
 

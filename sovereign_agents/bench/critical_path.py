@@ -58,7 +58,7 @@ def run_critical_path(
     *,
     goal: str = GOAL,
     cache: str | None = None,
-    max_concurrency: int | None = 32,
+    max_concurrency: int | None = 64,
     repeats: int = 3,
 ) -> CriticalPath:
     """Runs of the graph with every role on a model that sleeps ``latency`` per call."""

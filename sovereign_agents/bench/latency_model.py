@@ -32,7 +32,9 @@ _SCHEMAS = {
     "DraftOutput": "draft",
     "ReviewOutput": "review",
     "RevisionOutput": "revise",
+    "JudgeOutput": "judge",
 }
+_EVIDENCE = re.compile(r"<<<EVIDENCE\n(.*?)\nEVIDENCE>>>", re.DOTALL)
 
 
 class LatencyChatModel(BaseChatModel):
@@ -75,6 +77,8 @@ class LatencyChatModel(BaseChatModel):
             return _SCHEMAS[str(schema["title"])]
         if "<<<PAPER" in prompt:
             return "extract"
+        if "<<<EVIDENCE" in prompt:
+            return "judge"
         if "drop_claim_ids" in prompt:
             return "revise"
         if "<<<DRAFT" in prompt:
@@ -93,6 +97,10 @@ class LatencyChatModel(BaseChatModel):
             sentences = split_sentences(found.group(1)) if found else []
             claims = [{"text": s.text, "evidence": s.text} for s in sentences[:2]]
             return {"claims": [c for c in claims if len(c["text"]) >= 8]}
+        if role == "judge":
+            evidence = _EVIDENCE.search(prompt)
+            quote = " ".join((evidence.group(1) if evidence else "").split()[:8])
+            return {"label": "SUPPORT", "quote": quote}
         ids = _CLAIM_ID.findall(prompt)
         if role == "draft":
             sentence = {"text": f"The evidence bears on: {goal}", "claim_ids": ids[:3]}
