@@ -134,7 +134,8 @@ def test_runs_get_one_thread_per_branch() -> None:
     from sovereign_agents.runner import with_concurrency
 
     config = with_concurrency({"configurable": {"thread_id": "t"}}, Context())
-    assert config["max_concurrency"] == Context().max_concurrency == 64 and config["configurable"] == {"thread_id": "t"}
+    assert config["max_concurrency"] == Context().max_concurrency == 64
+    assert config["configurable"] == {"thread_id": "t"}
     assert "max_concurrency" not in with_concurrency({}, Context(max_concurrency=None))
     with pytest.raises(ConfigError, match="max_concurrency"):
         Context(max_concurrency=0)
