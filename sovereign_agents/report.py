@@ -480,7 +480,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         lines += [
             "Rounds: "
             + "; ".join(
-                f"round {x['round']}: {x['score']:.1f} → {x['verdict']}" for x in t["rounds"]
+                f"round {x['round']}: {x['score']:.2f} → {x['verdict']}" for x in t["rounds"]
             )
             + ".",
             "",
