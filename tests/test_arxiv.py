@@ -85,6 +85,38 @@ def test_503_then_success_is_retried(arxiv_replay: Any, tmp_path: Path) -> None:
     assert search.stats.retries == 2 and len(arxiv_replay.requests) == 3
 
 
+def test_timeout_then_success_is_retried(arxiv_replay: Any, tmp_path: Path) -> None:
+    arxiv_replay.slow.extend([1.5])  # the first answer comes after the client's timeout
+    ctx = Context(
+        arxiv_api_url=arxiv_replay.url,
+        arxiv_interval=0,
+        arxiv_backoff=0.01,
+        arxiv_timeout=0.5,
+        cache_dir=str(tmp_path),
+    )
+    search = ArxivSearch(ctx)
+    assert len(search.search("testing", 10)) == 10
+    assert search.stats.retries == 1 and len(arxiv_replay.requests) == 2
+
+
+def test_empty_page_mid_results_is_retried(arxiv_replay: Any) -> None:
+    client = PoliteClient(
+        arxiv_replay.url,
+        page_size=10,
+        limiter=RateLimiter(0),
+        retries=2,
+        backoff=0.01,
+        timeout=5,
+        stats=RequestStats(),
+    )
+    results = client.results(arxiv.Search(query="testing", max_results=20))
+    first = next(results)
+    arxiv_replay.empties = 1  # page 2 comes back empty once (arXiv does this), then fine
+    rest = list(results)
+    assert len([first, *rest]) == 20 and client.stats.retries == 1
+    assert len(arxiv_replay.requests) == 3
+
+
 def test_persistent_failure_keeps_the_pages_that_arrived(arxiv_replay: Any) -> None:
     arxiv_replay.fail_next([0, 503, 503, 503])
     ctx = Context(

@@ -31,6 +31,8 @@ class ArxivReplay:
         self.failures: list[int] = []
         self.drops = 0
         self.delay = 0.0
+        self.slow: list[float] = []  # seconds before answering each of the next requests
+        self.empties = 0  # the next requests get an empty feed (arXiv's flaky empty pages)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -61,6 +63,8 @@ class ArxivReplay:
             self.requests.clear()
             self.failures.clear()
             self.drops, self.delay = 0, 0.0
+            self.slow.clear()
+            self.empties = 0
 
     def answer(self, query: str) -> tuple[int, bytes]:
         q = parse_qs(query, keep_blank_values=True)
@@ -89,13 +93,18 @@ class ArxivReplay:
                     replay.drops -= int(drop)
                     status = replay.failures.pop(0) if replay.failures else None
                     status = status or None  # 0 in the script lets one request through
-                if replay.delay:
-                    time.sleep(replay.delay)
+                    wait = replay.slow.pop(0) if replay.slow else replay.delay
+                    empty = replay.empties > 0
+                    replay.empties -= int(empty)
+                if wait:
+                    time.sleep(wait)
                 if drop:
                     self.close_connection = True
                     self.connection.close()
                     return
-                if status is None:
+                if status is None and empty:
+                    status, body = 200, replay.empty
+                elif status is None:
                     status, body = replay.answer(urlparse(self.path).query)
                 else:
                     body = b"<html>unavailable</html>"
