@@ -262,7 +262,9 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
         json_path = out / "report.json"
         write_json(json_path, json.loads(redact(json.dumps(report, ensure_ascii=False))))
         md_path = out / "report.md"
-        md_path.write_text(redact(values["report_markdown"]), encoding="utf-8")
+        tmp = md_path.with_suffix(".md.tmp")
+        tmp.write_text(redact(values["report_markdown"]), encoding="utf-8")
+        tmp.replace(md_path)  # atomic: a kill mid-write never leaves half a report
     return RunResult(
         out_dir=out,
         run_id=values.get("run_id") or thread_id,
