@@ -137,6 +137,51 @@ def test_unsupported_json_schema_switches_to_json_mode() -> None:
     assert "unsupported" in outcome.notes[0]
 
 
+def test_parallel_first_calls_probe_the_mode_once() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from langchain_core.messages import AIMessage
+
+    class RefusesSlowly:
+        """Refuses structured output after a delay, as a busy llama.cpp server does."""
+
+        def __init__(self) -> None:
+            self.structured_requests = 0
+            self.lock = threading.Lock()
+
+        def with_structured_output(self, *a: Any, **k: Any) -> Any:
+            with self.lock:
+                self.structured_requests += 1
+            time.sleep(0.2)
+            raise Exception("[500] Input should be 'text' or 'json_object' at response_format")
+
+        def bind(self, **kwargs: Any) -> Any:
+            return self
+
+        def invoke(self, messages: Any) -> Any:
+            return AIMessage(content='{"queries": ["a b", "c d"]}')
+
+    model = RefusesSlowly()
+
+    def one(_: int) -> str:
+        outcome = call_structured(
+            model,  # type: ignore[arg-type]
+            PLAN,
+            PlanOutput,
+            role="planner",
+            prompt_ref="p",
+            model_label="m",
+        )
+        return outcome.mode
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        modes = list(pool.map(one, range(8)))
+    assert modes == ["json_mode"] * 8
+    assert model.structured_requests == 1  # the other seven waited for the first to find out
+
+
 def test_failure_classification() -> None:
     assert classify(Exception("[429] Too Many Requests")).retryable
     assert classify(Exception("[503] Service Unavailable\nx")).retryable

@@ -78,6 +78,29 @@ def _start_mode(model: BaseChatModel) -> int:
         return _MODE_BY_MODEL.get(id(model), 0)
 
 
+_PROBES: dict[int, threading.Event] = {}
+
+
+def _await_probe(model: BaseChatModel, timeout: float = 300.0) -> bool:
+    """The first request to a model finds out which mode it accepts while the others wait, so
+    a fan-out of parallel calls (the judge, the extractors) does not send every one of them
+    in a mode the server refuses. True for the caller that probes."""
+    with _MODE_LOCK:
+        event = _PROBES.get(id(model))
+        if event is None:
+            _PROBES[id(model)] = threading.Event()
+            return True
+    event.wait(timeout)
+    return False
+
+
+def _end_probe(model: BaseChatModel) -> None:
+    with _MODE_LOCK:
+        event = _PROBES.get(id(model))
+    if event is not None:
+        event.set()
+
+
 def _downgrade(model: BaseChatModel, mode: int) -> int:
     with _MODE_LOCK:
         _MODE_BY_MODEL[id(model)] = max(_MODE_BY_MODEL.get(id(model), 0), mode + 1)
@@ -149,6 +172,25 @@ def call_structured(
     cache: ModelCallCache | None = None,
 ) -> CallOutcome:
     policy = policy or CallPolicy()
+    probing = policy.first_mode is None and _await_probe(model)
+    try:
+        return _call(model, messages, schema, role, prompt_ref, model_label, policy, cache, probing)
+    finally:
+        if probing:
+            _end_probe(model)
+
+
+def _call(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[S],
+    role: str,
+    prompt_ref: str,
+    model_label: str,
+    policy: CallPolicy,
+    cache: ModelCallCache | None,
+    probing: bool,
+) -> CallOutcome:
     conversation = list(messages)
     calls, notes = 0, []
     mode_index = MODES.index(policy.first_mode) if policy.first_mode else _start_mode(model)
@@ -190,6 +232,8 @@ def call_structured(
             )
             if failure.unsupported and mode_index < len(MODES) - 1:
                 mode_index = _downgrade(model, mode_index)
+                if probing:
+                    _end_probe(model)  # the others start in the mode found so far
                 notes.append(
                     f"{mode} unsupported ({failure.message[:120]}); switched to {MODES[mode_index]}"
                 )
@@ -204,6 +248,8 @@ def call_structured(
                 policy.sleep(min(wait, policy.max_wait))
                 continue
             raise CallFailed(f"{failure.message} (after {calls} call(s))", calls) from exc
+        if probing:
+            _end_probe(model)  # a mode that answers: the waiting calls may go
         record_chat_call(
             role=role,
             prompt_ref=prompt_ref,
