@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.tree import Tree
 
 from sovereign_agents.cli import fail, guarded, out, parse_knobs, print_result, progress_printer
@@ -218,9 +219,9 @@ def trace_show(
         if record.get("event") == "fork":
             root.add(f"[magenta]fork[/] from {record['from']} at {record['at']}")
             continue
-        status = f"[red]{record['error']}[/]" if record.get("error") else ""
+        status = f"[red]{escape(str(record['error']))}[/]" if record.get("error") else ""
         node = root.add(
-            f"[bold cyan]{record['node']}[/] {record['seconds']:.3f}s "
+            f"[bold cyan]{record['node']}[/]{escape(task_of(record))} {record['seconds']:.3f}s "
             f"{record['start'][11:23]} {status}"
         )
         for call in record.get("calls") or []:
@@ -230,6 +231,17 @@ def trace_show(
                     text = str(message.get("data", {}).get("content", ""))
                     branch.add(f"[dim]{message.get('type')}: {text[:300]}[/]")
     out.print(root)
+
+
+def task_of(record: dict[str, Any]) -> str:
+    """What a parallel branch worked on: its query or its paper (from the input summary)."""
+    data = record.get("input") or {}
+    paper = data.get("paper")
+    if isinstance(paper, dict) and paper.get("id"):
+        return f" [{paper['id']}]"
+    if isinstance(data.get("query"), str):
+        return f" [{data['query']}]"
+    return ""
 
 
 def describe_call(call: dict[str, Any]) -> str:
