@@ -45,6 +45,10 @@ class ReportClaim(BaseModel):
     )
     stance: str | None = Field(default=None, description="the judge's label; None: not checked")
     stance_quote: str | None = None
+    source_sha256: str | None = Field(
+        default=None, description="sha256 of the source text the claim was checked against"
+    )
+    paper_version: int | None = Field(default=None, description="the arXiv version checked")
     round: int
     engine: str
     dropped_in_round: int | None
@@ -235,6 +239,8 @@ def _claim(c: Claim) -> ReportClaim:
         verified=c.verified,
         confidence=round(c.confidence, 4),
         verifier_evidence=c.verification.evidence if c.verification else None,
+        source_sha256=c.verification.source_sha256 if c.verification else None,
+        paper_version=c.verification.paper_version if c.verification else None,
         stance=c.verification.stance if c.verification else None,
         stance_quote=c.verification.stance_quote if c.verification else None,
         round=c.round,

@@ -115,6 +115,11 @@ class Verification(_Model):
         default=None, description="an entailment judge's label; None when stance was not checked"
     )
     stance_quote: str | None = None
+    source_sha256: str | None = Field(
+        default=None,
+        description="sha256 of the source text (title + abstract) it was checked against",
+    )
+    paper_version: int | None = Field(default=None, description="the arXiv version checked")
 
 
 def claim_id(paper_id: str, evidence: str) -> str:

@@ -212,6 +212,14 @@ def test_full_run_against_replayed_arxiv(arxiv_replay: Any, tmp_path: Path) -> N
     distinct = {arxiv_query(q["query"], [], None, None) for q in report["queries"]}
     assert len(arxiv_replay.requests) == len(distinct)  # one request per distinct query
     assert {q["backend"] for q in report["queries"]} == {"arxiv"}
+    # every claim is pinned to the paper version and a hash of the text it was checked against
+    versions = {p["id"]: p["version"] for p in report["papers"]}
+    for claim in report["claims"]:
+        assert len(claim["source_sha256"]) == 64
+        assert claim["paper_version"] == versions[claim["paper_id"]] is not None
+        assert (
+            claim["evidence_start"] is not None and claim["evidence_end"] > claim["evidence_start"]
+        )
     # the same run again is served from the cache
     proc = cli(
         "run",

@@ -6,6 +6,7 @@ which with a chat model for the ``judge`` role also checks each claim's stance.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,6 +16,7 @@ from sovereign_agents.engines import is_engine, is_extractive
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.hybrid import HybridVerifier
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
 from sovereign_agents.verify import TfidfVerifier
@@ -50,6 +52,12 @@ def verify_threshold(context: Context) -> float:
     return float(verifier_for(context, with_judge=False).threshold)
 
 
+def pinned(verification: Verification, paper: Paper) -> Verification:
+    """The verdict pinned to exactly what it was checked against: paper version, text hash."""
+    digest = hashlib.sha256(paper.text.encode("utf-8")).hexdigest()
+    return verification.model_copy(update={"source_sha256": digest, "paper_version": paper.version})
+
+
 @traced("verify")
 def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
@@ -59,7 +67,8 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     verifier = verifier_for(context)
     verdicts = verifier.verify([c.text for c in claims], [papers[c.paper_id].text for c in claims])
     updated = [
-        c.model_copy(update={"verification": v}) for c, v in zip(claims, verdicts, strict=True)
+        c.model_copy(update={"verification": pinned(v, papers[c.paper_id])})
+        for c, v in zip(claims, verdicts, strict=True)
     ]
     n_verified = sum(1 for c in updated if c.verified)
     emit(
