@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from sovereign_agents.errors import ConfigError
@@ -28,8 +28,12 @@ def _env(name: str, default: str | None = None) -> str | None:
 class PolicyRules:
     """When a run is approved, sent to a human, or rejected. Recorded in every report."""
 
-    approve_threshold: float = field(
-        default=6.5, metadata={"description": "final tribunal score needed for AUTO_APPROVE"}
+    approve_threshold: float | None = field(
+        default=None,
+        metadata={
+            "description": "final tribunal score needed for AUTO_APPROVE (default: the "
+            "context's approve_threshold, the tribunal's own bar, so verdict and policy agree)"
+        },
     )
     min_verified_claims: int = field(
         default=1, metadata={"description": "AUTO_APPROVE needs at least this many verified claims"}
@@ -204,6 +208,8 @@ class Context:
     def __post_init__(self) -> None:
         if isinstance(self.policy, dict):
             self.policy = PolicyRules(**self.policy)
+        if self.policy.approve_threshold is None:
+            self.policy = replace(self.policy, approve_threshold=self.approve_threshold)
         if isinstance(self.ngram_range, list):
             self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
         unknown = set(self.role_llms) - set(MODEL_ROLES)

@@ -302,6 +302,11 @@ def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
     """The context a run was made with, from its run.json (model objects cannot be restored)."""
     knobs = {f.name for f in fields(Context)}
     values = {k: v for k, v in run.get("context", {}).items() if k in knobs}
+    if "approve_threshold" in overrides and "policy" not in overrides:
+        recorded = dict(values.get("policy") or {})
+        if recorded.get("approve_threshold") == values.get("approve_threshold"):
+            recorded["approve_threshold"] = None  # it followed the tribunal's bar: keep following
+        values["policy"] = recorded
     values.update(overrides)
     for name in ("llm", "embeddings", "search"):
         spec = values.get(name)

@@ -112,6 +112,8 @@ def test_fork_at_an_earlier_checkpoint_leaves_the_original(
     stricter = Context(corpus=str(daily_corpus), approve_threshold=9.9)  # forces a revision
     fork = fork_run(run, before_draft.checkpoint_id, tmp_path / "fork", context=stricter)
     assert fork.values["revision_round"] == 1
+    # the policy follows the tribunal's bar: a REJECT verdict is never auto-approved
+    assert fork.values["verdict"] != "APPROVE" and fork.values["policy"] != "AUTO_APPROVE"
     assert report(tmp_path / "fork")["tribunal"]["revision_round"] == 1
     assert (run / "report.json").read_text() == original
     fork_nodes = nodes_in_trace(tmp_path / "fork")

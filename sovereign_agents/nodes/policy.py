@@ -16,6 +16,11 @@ from sovereign_agents.tracing import emit, traced
 
 def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> PolicyDecision:
     rules = context.policy
+    bar = (
+        rules.approve_threshold
+        if rules.approve_threshold is not None
+        else context.approve_threshold
+    )
     if n_relevant < rules.min_relevant_papers:
         policy, reason = (
             Policy.REJECT,
@@ -23,14 +28,12 @@ def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> 
         )
     elif n_verified == 0:
         policy, reason = Policy.REJECT, "no claim could be verified against its source"
-    elif score >= rules.approve_threshold and n_verified >= rules.min_verified_claims:
+    elif score >= bar and n_verified >= rules.min_verified_claims:
         policy, reason = (
             Policy.AUTO_APPROVE,
-            (
-                f"tribunal {score:.1f} >= {rules.approve_threshold} with {n_verified} verified claims"
-            ),
+            (f"tribunal {score:.1f} >= {bar} with {n_verified} verified claims"),
         )
-    elif score >= rules.approve_threshold:
+    elif score >= bar:
         policy, reason = (
             Policy.HUMAN_REVIEW,
             (f"{n_verified} verified claim(s); the rules need {rules.min_verified_claims}"),
@@ -38,7 +41,7 @@ def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> 
     else:
         policy, reason = (
             Policy.HUMAN_REVIEW,
-            (f"tribunal {score:.1f} < {rules.approve_threshold} after the revision round"),
+            (f"tribunal {score:.1f} < {bar} after the revision round"),
         )
     return PolicyDecision(policy=policy, reason=reason, rules=rules.as_dict())
 
