@@ -72,10 +72,24 @@ def default_prompts_dir() -> Path:
 
 
 def body_fields(body: str) -> set[str]:
+    """The placeholders a body uses, nested ones in format specs included. Positional
+    placeholders (``{}``, ``{0}``) are refused: inputs are passed by name."""
+    names: set[str] = set()
     try:
-        return {name for _, name, _, _ in string.Formatter().parse(body) if name}
+        for _, name, spec, _ in string.Formatter().parse(body):
+            if name is None:
+                continue
+            if name == "" or name.split(".")[0].split("[")[0].isdigit():
+                raise PromptError(
+                    f"positional placeholder {{{name}}} in prompt body: use named inputs "
+                    "(write {{ and }} for literal braces)"
+                )
+            names.add(name)
+            if spec:
+                names |= body_fields(spec)
     except ValueError as exc:
         raise PromptError(f"malformed placeholder in prompt body: {exc}") from exc
+    return names
 
 
 def parse_prompt(text: str, path: str = "<string>") -> Prompt:
@@ -103,6 +117,10 @@ def parse_prompt(text: str, path: str = "<string>") -> Prompt:
         raise PromptError(
             f"{path}: body uses {sorted(used)} but front matter declares {sorted(inputs)}"
         )
+    try:  # a prompt that loads always renders: inputs arrive as text
+        body.format(**{name: "text" for name in inputs})
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        raise PromptError(f"{path}: the body does not render with text inputs: {exc}") from exc
     changelog = meta["changelog"]
     if isinstance(changelog, str):
         changelog = [changelog]

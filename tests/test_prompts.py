@@ -91,3 +91,15 @@ def test_every_reviewer_has_two_genuinely_different_versions() -> None:
         words1, words2 = set(v1.body.split()), set(v2.body.split())
         assert len(words1 & words2) / len(words1 | words2) < 0.5  # a rewrite, not a tweak
         assert any(line.startswith("v2") for line in v2.changelog)
+
+
+@pytest.mark.parametrize("body", ["{}", "{0}", "{goal:d}", "{goal!z}", "{goal[0]}", "{goal:{x}}"])
+def test_positional_or_unrenderable_placeholders_are_refused(body: str) -> None:
+    from sovereign_agents.prompts import PromptError, parse_prompt
+
+    text = (
+        "---\nid: x\nrole: x\nversion: v1\ninputs: [goal]\noutput: PlanOutput\n"
+        f"changelog: [c]\n---\n{{goal}} {body}\n"
+    )
+    with pytest.raises(PromptError):
+        parse_prompt(text)
