@@ -39,7 +39,7 @@ record_like = st.fixed_dictionaries(
 
 
 @given(st.lists(record_like | json_values, max_size=8))
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_corpus_loader_never_crashes(records: list[object]) -> None:
     lines = [json.dumps(r) for r in records] + ["{not json", ""]
     report = LoadReport(path="x", sha256="0")
