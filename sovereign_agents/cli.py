@@ -143,7 +143,7 @@ def run(
 
     if not goal.strip():
         fail("the research goal is empty")
-    try:
+    with reported():
         values: dict[str, Any] = {
             "llm": llm,
             "embeddings": embeddings,
@@ -174,10 +174,17 @@ def run(
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
             )
+    print_result(result)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Bad input or an unreachable service (a SovereignError) becomes one line on stderr
+    and the error's exit code, never a traceback."""
+    try:
+        yield
     except SovereignError as exc:
         fail(str(exc), exc.exit_code)
-        return
-    print_result(result)
 
 
 @contextmanager
@@ -203,22 +210,18 @@ def print_result(result: RunResult) -> None:
     if result.paused:
         where = ", ".join(result.next)
         out.print(f"paused at: {where} (checkpoint {result.checkpoint_id})")
-        for pending in result.interrupts:
-            claims = pending.get("claims", []) if isinstance(pending, dict) else []
-            for claim in claims:
-                out.print(
-                    f"  disputed {claim['id']} ({claim['confidence']:.3f}, "
-                    f"{'verified' if claim['verified'] else 'unverified'}): {claim['text']}",
-                    soft_wrap=True,
-                )
-                for reason in claim["reasons"]:
-                    out.print(f"      - {reason}", soft_wrap=True)
-        verdicts = " ".join(
-            f"--verdict {c['id']}=supported|rejected"
-            for p in result.interrupts
-            if isinstance(p, dict)
-            for c in p.get("claims", [])
-        )
+        disputed = [
+            c for p in result.interrupts if isinstance(p, dict) for c in p.get("claims", [])
+        ]
+        for claim in disputed:
+            out.print(
+                f"  disputed {claim['id']} ({claim['confidence']:.3f}, "
+                f"{'verified' if claim['verified'] else 'unverified'}): {claim['text']}",
+                soft_wrap=True,
+            )
+            for reason in claim["reasons"]:
+                out.print(f"      - {reason}", soft_wrap=True)
+        verdicts = " ".join(f"--verdict {c['id']}=supported|rejected" for c in disputed)
         out.print(
             f"continue: sovereign resume {result.out_dir} {verdicts}".rstrip(), soft_wrap=True
         )

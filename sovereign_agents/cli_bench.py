@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sovereign_agents.errors import InputError, SovereignError
+from sovereign_agents.errors import InputError
 
 
 def bench_command(
@@ -25,10 +25,10 @@ def bench_command(
 ) -> None:
     """Benchmark the kernel: critical-path ratio, offline run time, search, verification."""
     from sovereign_agents.bench import markdown_table, run_bench
-    from sovereign_agents.cli import err, fail, out
+    from sovereign_agents.cli import err, out, reported
     from sovereign_agents.corpus import load_corpus
 
-    try:
+    with reported():
         if not 0 < latency <= 10:
             raise InputError("--latency must lie in (0, 10] seconds")
         if min(scale, verify_pairs, queries, repeats) < 1:
@@ -44,9 +44,6 @@ def bench_command(
             max_queries=queries,
             repeats=repeats,
         )
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     if as_json:
         print(report.model_dump_json(indent=2))
     else:

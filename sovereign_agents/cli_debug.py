@@ -10,13 +10,25 @@ import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from sovereign_agents.cli import fail, guarded, out, parse_knobs, print_result, progress_printer
-from sovereign_agents.errors import InputError, SovereignError
+from sovereign_agents.cli import (
+    fail,
+    guarded,
+    out,
+    parse_knobs,
+    print_result,
+    progress_printer,
+    reported,
+)
+from sovereign_agents.errors import InputError
 
 RunDir = Annotated[Path, typer.Argument(help="a run folder (made by `sovereign run`)")]
 StateSet = Annotated[
     list[str] | None,
     typer.Option("--set", help="KEY=JSON: edit a state key before continuing (repeatable)"),
+]
+ContextSet = Annotated[
+    list[str] | None,
+    typer.Option("--context", help="KEY=JSON: change a context knob (repeatable)"),
 ]
 Before = Annotated[list[str] | None, typer.Option(help="pause before this node (repeatable)")]
 After = Annotated[list[str] | None, typer.Option(help="pause after this node (repeatable)")]
@@ -39,12 +51,14 @@ def parse_state(values: list[str]) -> dict[str, Any]:
 
 
 def parse_verdicts(values: list[str]) -> dict[str, str] | None:
+    from sovereign_agents.nodes.human_review import VERDICTS
+
     if not values:
         return None
     verdicts: dict[str, str] = {}
     for value in values:
         claim, sep, verdict = value.partition("=")
-        if not sep or verdict not in ("supported", "rejected"):
+        if not sep or verdict not in VERDICTS:
             raise InputError(f"--verdict takes CLAIM_ID=supported|rejected, not {value!r}")
         verdicts[claim] = verdict
     return verdicts
@@ -57,10 +71,7 @@ def resume(
         list[str] | None,
         typer.Option(help="CLAIM_ID=supported|rejected for a disputed claim (repeatable)"),
     ] = None,
-    knob: Annotated[
-        list[str] | None,
-        typer.Option("--context", help="KEY=JSON: change a context knob (repeatable)"),
-    ] = None,
+    knob: ContextSet = None,
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
@@ -68,7 +79,7 @@ def resume(
     """Continue a paused, failed or killed run from its last checkpoint."""
     from sovereign_agents.runner import context_from_run, read_run, resume_run
 
-    try:
+    with reported():
         context = context_from_run(read_run(run_dir), **parse_knobs(knob or []))
         verdicts = parse_verdicts(verdict or [])
         with guarded(run_dir):
@@ -81,9 +92,6 @@ def resume(
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
             )
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     print_result(result)
 
 
@@ -94,11 +102,8 @@ def history(
     """List a run's checkpoints: step, the node(s) that ran, what runs next, state sizes."""
     from sovereign_agents.runner import run_history
 
-    try:
+    with reported():
         entries = run_history(run_dir)
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     if as_json:
         out.print_json(data=[e.__dict__ for e in entries])
         return
@@ -121,10 +126,7 @@ def fork(
     at: Annotated[str, typer.Option(help="checkpoint id (a unique prefix will do)")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="the fork's run folder")] = None,
     state: StateSet = None,
-    knob: Annotated[
-        list[str] | None,
-        typer.Option("--context", help="KEY=JSON: change a context knob (repeatable)"),
-    ] = None,
+    knob: ContextSet = None,
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
@@ -132,7 +134,7 @@ def fork(
     """Start a new branch of a run from one of its earlier checkpoints (time travel)."""
     from sovereign_agents.runner import context_from_run, find_checkpoint, fork_run, read_run
 
-    try:
+    with reported():
         run = read_run(run_dir)
         snapshot = find_checkpoint(run_dir, run["thread_id"], at)
         checkpoint = snapshot.config["configurable"]["checkpoint_id"]
@@ -149,9 +151,6 @@ def fork(
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
             )
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     out.print(f"forked {run_dir} at {checkpoint} into {target}")
     print_result(result)
 
@@ -166,7 +165,7 @@ def replay(
     from sovereign_agents.runner import read_run, run_research
 
     target = out_dir or run_dir.with_name(f"{run_dir.name}-replay")
-    try:
+    with reported():
         if target.resolve() == run_dir.resolve():
             raise InputError("the replay needs its own folder (--out)")
         run = read_run(run_dir)
@@ -183,9 +182,6 @@ def replay(
                 run_id=run["run_id"],
                 on_event=progress_printer(quiet),
             )
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     if result.report_json is None:
         fail("the replay did not finish", 1)
         return
@@ -209,11 +205,8 @@ def trace_show(
     """Render a run's trace as a tree: node executions and the calls inside them."""
     from sovereign_agents.replay import read_trace
 
-    try:
+    with reported():
         records = read_trace(run_dir / "trace.jsonl")
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     root = Tree(f"[bold]{run_dir}[/]")
     for record in records:
         if record.get("event") == "fork":

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sovereign_agents.errors import InputError, SovereignError
+from sovereign_agents.errors import InputError
 
 eval_app = typer.Typer(
     help="Evals: prompt sensitivity, verification accuracy, retrieval quality.",
@@ -58,13 +58,13 @@ def sensitivity(
     ] = None,
 ) -> None:
     """Fork a run before its tribunal and re-run it per prompt variant x repeat."""
-    from sovereign_agents.cli import fail, out, parse_knobs
+    from sovereign_agents.cli import out, parse_knobs, reported
     from sovereign_agents.context import Context
     from sovereign_agents.evals.sensitivity import run_sensitivity
     from sovereign_agents.evals.sensitivity_metrics import markdown_table
     from sovereign_agents.runner import run_research
 
-    try:
+    with reported():
         if (run is None) == (goals is None):
             raise InputError("give exactly one of --run DIR or --goals FILE")
         knobs = parse_knobs(knob or [])
@@ -96,8 +96,6 @@ def sensitivity(
             out.print(f"[bold]{run_dir}[/]")
             out.print(markdown_table(metrics), soft_wrap=True, markup=False)
             out.print(f"written: {target / 'sensitivity.json'}, {target / 'sensitivity.png'}")
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
 
 
 VERIFIER_CHOICES = ("tfidf", "hybrid", "judge", "hybrid+judge")
@@ -141,11 +139,11 @@ def verify(
 ) -> None:
     """Verification accuracy on SciFact (claim, cited abstract) pairs: evidence detection,
     support, and the share of contradicted pairs marked verified."""
-    from sovereign_agents.cli import fail, out, parse_knobs
+    from sovereign_agents.cli import out, parse_knobs, reported
     from sovereign_agents.evals.scifact import load_pairs, split_pairs
     from sovereign_agents.evals.verification import evaluate, write_outputs
 
-    try:
+    with reported():
         if split not in ("all", "held-out", "fit"):
             raise InputError(f"--split must be all, held-out or fit, not {split!r}")
         if batch < 1 or (limit is not None and limit < 1):
@@ -174,8 +172,6 @@ def verify(
             )
         if out_dir is not None and not as_json:
             out.print("written: " + ", ".join(str(p) for p in written))
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
 
 
 @eval_app.command("retrieval")
@@ -194,11 +190,11 @@ def retrieval(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """SciFact the BEIR way: nDCG@10 and recall@100 of BM25 and the BM25+LSA hybrid."""
-    from sovereign_agents.cli import fail, out
+    from sovereign_agents.cli import out, reported
     from sovereign_agents.evals.retrieval import markdown_table, run_retrieval_eval
     from sovereign_agents.testing import shared_data
 
-    try:
+    with reported():
         report = run_retrieval_eval(
             data or shared_data() / "scifact",
             split=split,
@@ -206,9 +202,6 @@ def retrieval(
             lsa_dim=lsa_dim,
             limit=limit,
         )
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
     if as_json:
         print(report.model_dump_json(indent=2))
     else:

@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
-from sovereign_agents.errors import InputError, SovereignError
+from sovereign_agents.errors import InputError
 
 
 class BatchQuery(BaseModel):
@@ -75,10 +75,10 @@ def search_command(
     ] = None,
 ) -> None:
     """Rank papers of a local corpus with the BM25 index the research graph uses."""
-    from sovereign_agents.cli import fail, out
+    from sovereign_agents.cli import out, reported
     from sovereign_agents.search.local import open_index
 
-    try:
+    with reported():
         if corpus is None:
             raise InputError("--corpus PATH is required (a local arXiv metadata file)")
         if (query is None) == (queries is None):
@@ -89,9 +89,6 @@ def search_command(
             raise InputError("the query is empty")
         batch = read_queries(queries) if queries is not None else []
         index, _ = open_index(corpus)
-    except SovereignError as exc:
-        fail(str(exc), exc.exit_code)
-        return
 
     if queries is not None:
         for item in batch:

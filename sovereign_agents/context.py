@@ -241,8 +241,7 @@ class Context:
 
     @property
     def search_backend(self) -> str:
-        if not isinstance(self.search, str):
-            return str(getattr(self.search, "name", type(self.search).__name__))
+        """'local' or 'arxiv' for a named backend (a backend object is used as it is)."""
         if self.search != "auto":
             return self.search
         return "local" if self.corpus else "arxiv"

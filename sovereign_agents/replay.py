@@ -21,7 +21,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +204,10 @@ class ReplaySearch:
 
 def replay_context(run_dir: Path, **overrides: Any) -> Context:
     """The recorded run's context, with replay stand-ins for every outside service."""
-    from sovereign_agents.runner import read_run
+    from sovereign_agents.runner import read_run, recorded_knobs
 
-    run = read_run(run_dir)
+    recorded = recorded_knobs(read_run(run_dir))
     recording = Recording.from_trace(run_dir / "trace.jsonl")
-    knobs = {f.name for f in fields(Context)}
-    recorded = {k: v for k, v in run["context"].items() if k in knobs}
     values: dict[str, Any] = {
         **recorded,
         "search": ReplaySearch(recording),

@@ -164,7 +164,7 @@ def resume_run(
                 check_state_update(state_update),
                 as_node=last_node(graph, snapshot),
             )
-        pending = [i.value for t in snapshot.tasks for i in t.interrupts]
+        pending = pending_interrupts(snapshot)
         if pending and resume is None:
             raise InputError(
                 "the run waits for an answer to an interrupt: "
@@ -195,7 +195,9 @@ def fork_run(
     if out.resolve() == src.resolve():
         raise InputError("a fork needs its own folder (--out)")
     run = read_run(src)
-    find_checkpoint(src, run["thread_id"], checkpoint_id)
+    checkpoint_id = find_checkpoint(src, run["thread_id"], checkpoint_id).config["configurable"][
+        "checkpoint_id"
+    ]
     out.mkdir(parents=True, exist_ok=True)
     with (
         sqlite3.connect(str(src / CHECKPOINTS)) as source,
@@ -249,7 +251,7 @@ def _stream(
         snapshot = graph.get_state(thread_config(thread_id))
     result = _write_outputs(out, thread_id, snapshot.values, trace_path)
     result.next = tuple(snapshot.next)
-    result.interrupts = [i.value for t in snapshot.tasks for i in t.interrupts]
+    result.interrupts = pending_interrupts(snapshot)
     result.checkpoint_id = snapshot.config["configurable"].get("checkpoint_id")
     return result
 
@@ -298,10 +300,20 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+def recorded_knobs(run: dict[str, Any]) -> dict[str, Any]:
+    """The context knobs a run recorded in its run.json (unknown keys dropped)."""
+    knobs = {f.name for f in fields(Context)}
+    return {k: v for k, v in run.get("context", {}).items() if k in knobs}
+
+
+def pending_interrupts(snapshot: Any) -> list[Any]:
+    """The values of the ``interrupt()`` calls a checkpoint waits on."""
+    return [i.value for task in snapshot.tasks for i in task.interrupts]
+
+
 def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
     """The context a run was made with, from its run.json (model objects cannot be restored)."""
-    knobs = {f.name for f in fields(Context)}
-    values = {k: v for k, v in run.get("context", {}).items() if k in knobs}
+    values = recorded_knobs(run)
     if "approve_threshold" in overrides and "policy" not in overrides:
         recorded = dict(values.get("policy") or {})
         if recorded.get("approve_threshold") == values.get("approve_threshold"):
@@ -338,14 +350,12 @@ def last_node(graph: Any, snapshot: Any) -> str | None:
 
 
 def check_answer(pending: list[Any], answer: Any) -> None:
-    """A human review answer names only the claims the run asked about."""
+    """Refuse a wrong human-review answer before it reaches the checkpoint."""
+    from sovereign_agents.nodes.human_review import check_verdicts
+
     asked = {c["id"] for p in pending if isinstance(p, dict) for c in p.get("claims", [])}
     if asked and isinstance(answer, dict):
-        unknown = sorted(set(answer) - asked)
-        if unknown:
-            raise InputError(
-                f"no disputed claim with id {', '.join(unknown)}; asked: {', '.join(sorted(asked))}"
-            )
+        check_verdicts(asked, answer)
 
 
 def check_nodes(names: Sequence[str]) -> None:
@@ -401,18 +411,18 @@ def run_history(run_dir: str | Path) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     previous_next: tuple[str, ...] = ()
     for snap in reversed(snapshots):
-        values = snap.values or {}
+        values, meta = snap.values or {}, snap.metadata or {}
+        source = meta.get("source") or ""
         entries.append(
             HistoryEntry(
                 checkpoint_id=snap.config["configurable"]["checkpoint_id"],
-                step=int((snap.metadata or {}).get("step", -1)),
-                ran=previous_next
-                if (snap.metadata or {}).get("source") == "loop"
-                else ((snap.metadata or {}).get("source") or "",),
+                step=int(meta.get("step", -1)),
+                # a loop step ran what the checkpoint before it had next; else input/update/fork
+                ran=previous_next if source == "loop" else (source,),
                 next=tuple(snap.next),
                 created_at=snap.created_at or "",
                 sizes={k: len(values[k]) for k in SIZED if isinstance(values.get(k), list)},
-                interrupts=sum(len(t.interrupts) for t in snap.tasks),
+                interrupts=len(pending_interrupts(snap)),
             )
         )
         previous_next = tuple(snap.next)

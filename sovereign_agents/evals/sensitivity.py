@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Overwrite
 
-from sovereign_agents.context import ROLES, Context
+from sovereign_agents.context import ROLES
 from sovereign_agents.errors import InputError
 from sovereign_agents.evals.perturb import (
     PERTURBATIONS,
@@ -29,7 +29,13 @@ from sovereign_agents.evals.perturb import (
 from sovereign_agents.evals.sensitivity_metrics import Outcome, SensitivityMetrics, summarize
 from sovereign_agents.graph import ResearchGraph, build_graph
 from sovereign_agents.prompts import available_versions
-from sovereign_agents.runner import CHECKPOINTS, sqlite_checkpointer, with_concurrency
+from sovereign_agents.runner import (
+    CHECKPOINTS,
+    context_from_run,
+    read_run,
+    sqlite_checkpointer,
+    with_concurrency,
+)
 
 FORK_ROLES = ("skeptic", "validator", "synthesizer", "reviser")
 
@@ -39,14 +45,6 @@ def parse_variant(text: str) -> tuple[str, str]:
     if role not in FORK_ROLES or not version:
         raise InputError(f"variant {text!r}: expected ROLE@VERSION with ROLE one of {FORK_ROLES}")
     return role, version
-
-
-def context_from_run(run_dir: Path, **overrides: Any) -> Context:
-    """The context a run recorded in run.json, with overrides (e.g. another ``llm``)."""
-    from sovereign_agents.runner import context_from_run as recorded_context
-    from sovereign_agents.runner import read_run
-
-    return recorded_context(read_run(run_dir), **overrides)
 
 
 def tribunal_checkpoint(graph: ResearchGraph, thread_id: str) -> RunnableConfig:
@@ -77,8 +75,7 @@ def run_sensitivity(
     on_result: Callable[[Outcome], None] | None = None,
 ) -> SensitivityMetrics:
     run_path, out = Path(run_dir), Path(out_dir)
-    if not (run_path / CHECKPOINTS).exists() or not (run_path / "run.json").exists():
-        raise InputError(f"{run_path} is not a run folder (no {CHECKPOINTS} / run.json)")
+    run = read_run(run_path)
     if not variants:
         raise InputError("give at least one variant, e.g. skeptic@v1,skeptic@v2")
     perturbations = perturbations or []
@@ -90,9 +87,9 @@ def run_sensitivity(
     out.mkdir(parents=True, exist_ok=True)
     db = out / "fork-checkpoints.sqlite"
     shutil.copyfile(run_path / CHECKPOINTS, db)
-    thread_id = json.loads((run_path / "run.json").read_text())["thread_id"]
+    thread_id = run["thread_id"]
     overrides: dict[str, Any] = {**(knobs or {}), **({"llm": llm} if llm is not None else {})}
-    base = context_from_run(run_path, **overrides)
+    base = context_from_run(run, **overrides)
     pinned = {
         role: base.prompt_versions.get(role) or available_versions(role, base.prompts_dir)[-1]
         for role in ROLES
@@ -118,7 +115,7 @@ def run_sensitivity(
                     write_perturbed_prompts(perturbation, versions, out, base.prompts_dir)
                 )
             context = context_from_run(
-                run_path, **overrides, prompt_versions=versions, prompts_dir=prompts_dir
+                run, **overrides, prompt_versions=versions, prompts_dir=prompts_dir
             )
             for repeat in range(repeats):
                 config = start

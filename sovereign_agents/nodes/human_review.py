@@ -64,14 +64,20 @@ def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, An
     return disputed
 
 
-def apply_verdicts(claims: list[Claim], verdicts: dict[str, str]) -> list[Claim]:
-    known = {c.id for c in claims}
-    unknown = sorted(set(verdicts) - known)
+def check_verdicts(asked: set[str], verdicts: dict[str, str]) -> None:
+    """A human's answer names only claims that were asked about, each supported or rejected."""
+    unknown = sorted(set(verdicts) - asked)
     if unknown:
-        raise InputError(f"no disputed claim with id {', '.join(unknown)}")
+        raise InputError(
+            f"no disputed claim with id {', '.join(unknown)}; asked: {', '.join(sorted(asked))}"
+        )
     bad = {k: v for k, v in verdicts.items() if v not in VERDICTS}
     if bad:
         raise InputError(f"a verdict is one of {VERDICTS}, not {bad}")
+
+
+def apply_verdicts(claims: list[Claim], verdicts: dict[str, str]) -> list[Claim]:
+    check_verdicts({c.id for c in claims}, verdicts)
     return [
         c.model_copy(update={"human_verdict": verdicts[c.id]}) for c in claims if c.id in verdicts
     ]
