@@ -63,11 +63,16 @@ def parse_knobs(values: list[str]) -> dict[str, Any]:
         key, sep, raw = value.partition("=")
         if not sep or key not in names:
             raise ConfigError(f"--set takes KEY=JSON with KEY a context field, not {value!r}")
-        try:
-            knobs[key] = json.loads(raw)
-        except ValueError:
-            knobs[key] = raw
+        knobs[key] = json_value(raw)
     return knobs
+
+
+def json_value(raw: str) -> Any:
+    """The value of a ``KEY=JSON`` option: JSON, or a bare word taken as a string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def parse_role_llms(values: list[str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from rich.tree import Tree
 from sovereign_agents.cli import (
     fail,
     guarded,
+    json_value,
     out,
     parse_knobs,
     print_result,
@@ -43,10 +44,7 @@ def parse_state(values: list[str]) -> dict[str, Any]:
         key, sep, raw = value.partition("=")
         if not sep or not key:
             raise InputError(f"--set takes KEY=JSON, not {value!r}")
-        try:
-            update[key] = json.loads(raw)
-        except ValueError:
-            update[key] = raw
+        update[key] = json_value(raw)
     return update
 
 
