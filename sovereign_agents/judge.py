@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from sovereign_agents.context import Context
 from sovereign_agents.models.call_cache import ModelCallCache
 from sovereign_agents.models.chat_engine import SYSTEM
 from sovereign_agents.models.specs import model_name
@@ -96,30 +97,19 @@ class StanceJudge:
         return [r for r, _, _ in results], sum(c for _, c, _ in results), notes
 
 
-def judge_from_spec(spec: Any, context: Any) -> StanceJudge:
+def judge_from_spec(spec: Any, context: Context) -> StanceJudge:
     """A judge for a model spec under a run's context (its prompts, retries and cache)."""
-    from sovereign_agents.cache import cache_dir
-    from sovereign_agents.models.specs import resolve_chat_model
+    from sovereign_agents.models import model_setup
 
-    model = resolve_chat_model(
-        spec, getattr(context, "llm_base_url", None), getattr(context, "max_tokens", 1024)
-    )
-    cache = (
-        ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
-        if getattr(context, "model_cache", False)
-        else None
-    )
+    model, policy, cache = model_setup(spec, context)
     return StanceJudge(
         model=model,
         prompt=load_prompt(
             JUDGE_ROLE, context.prompt_versions.get(JUDGE_ROLE), context.prompts_dir
         ),
-        policy=CallPolicy(
-            http_retries=context.model_http_retries,
-            output_retries=context.model_output_retries,
-        ),
+        policy=policy,
         cache=cache,
-        workers=max(1, int(getattr(context, "max_concurrency", None) or 4)),
+        workers=max(1, context.max_concurrency or 4),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
 from sovereign_agents.cache import cache_dir
 from sovereign_agents.context import Context
@@ -18,7 +19,10 @@ from sovereign_agents.models.structured import CallPolicy
 __all__ = ["ChatEngine", "chat_engine", "nvidia_embeddings", "resolve_chat_model"]
 
 
-def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
+def model_setup(
+    spec: Any, context: Context
+) -> tuple[BaseChatModel, CallPolicy, ModelCallCache | None]:
+    """A role's chat model under a run's context: the model, its retry policy, its cache."""
     model = resolve_chat_model(spec, context.llm_base_url, context.max_tokens)
     cache = (
         ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
@@ -28,6 +32,11 @@ def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
     policy = CallPolicy(
         http_retries=context.model_http_retries, output_retries=context.model_output_retries
     )
+    return model, policy, cache
+
+
+def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
+    model, policy, cache = model_setup(spec, context)
     return ChatEngine(model, context, role, policy=policy, cache=cache)
 
 
