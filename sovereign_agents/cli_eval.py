@@ -206,3 +206,62 @@ def retrieval(
         print(report.model_dump_json(indent=2))
     else:
         out.print(markdown_table(report), soft_wrap=True, markup=False)
+
+
+@eval_app.command("approval")
+def approval(
+    scifact: Annotated[
+        Path | None, typer.Option(help="SciFact folder (default: shared data's scifact/)")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(help="SciFact claims to run, half answerable, half withheld (0: none)")
+    ] = 40,
+    arxiv_goals: Annotated[
+        Path | None, typer.Option(help="hand-labelled goals JSON Lines (default: the shipped set)")
+    ] = None,
+    arxiv_corpus: Annotated[
+        Path | None,
+        typer.Option(help="corpus of the arXiv goals (default: shared data's daily listing)"),
+    ] = None,
+    workers: Annotated[int, typer.Option(help="runs in parallel (processes)")] = 2,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="folder for the run folders and approval.json")
+    ] = Path("evals/out/approval"),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Is AUTO_APPROVE given only to answerable goals? Precision and false-approval rates."""
+    from sovereign_agents.cli import out, reported
+    from sovereign_agents.evals.approval import (
+        ARXIV_GOALS,
+        markdown_table,
+        run_approval_eval,
+        scifact_goals,
+    )
+    from sovereign_agents.evals.approval import (
+        arxiv_goals as load_arxiv_goals,
+    )
+    from sovereign_agents.testing import shared_data
+
+    with reported():
+        if workers < 1 or limit < 0:
+            raise InputError("--workers must be >= 1 and --limit >= 0")
+        data = shared_data()
+        goals = []
+        if limit:
+            folder = scifact or data / "scifact"
+            goals += scifact_goals(folder / "claims_train.jsonl", folder / "corpus.jsonl", limit)
+        corpus = arxiv_corpus or (
+            data
+            / "arxiv_metadata"
+            / "daily_listing_cs"
+            / "arxiv_cs_daily_2025-05-01_2025-06-09.jsonl"
+        )
+        goals += load_arxiv_goals(arxiv_goals or ARXIV_GOALS, corpus)
+        report = run_approval_eval(goals, out_dir, workers=workers)
+    (out_dir / "approval.json").write_text(report.model_dump_json(indent=2) + "\n")
+    (out_dir / "approval.md").write_text(markdown_table(report) + "\n")
+    if as_json:
+        print(report.model_dump_json(indent=2, exclude={"outcomes"}))
+    else:
+        out.print(markdown_table(report), soft_wrap=True, markup=False)
+        out.print(f"wall {report.wall_s} s; written: {out_dir / 'approval.json'}", markup=False)

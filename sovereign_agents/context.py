@@ -41,6 +41,29 @@ class PolicyRules:
     min_relevant_papers: int = field(
         default=1, metadata={"description": "REJECT when fewer relevant papers were found"}
     )
+    # the evidence of relevance AUTO_APPROVE needs when a reviewer ran offline (no model
+    # judged the draft): measured by relevance.py against the goal's concepts (goal.py)
+    min_relevant_claims: int = field(
+        default=2,
+        metadata={
+            "description": "offline reviewers: AUTO_APPROVE needs this many verified claims "
+            "that bear on the goal"
+        },
+    )
+    min_goal_coverage: float = field(
+        default=0.6,
+        metadata={
+            "description": "offline reviewers: AUTO_APPROVE needs this share of the goal's "
+            "concepts covered by relevant, verified claims (its core concepts always)"
+        },
+    )
+    require_answer: bool = field(
+        default=True,
+        metadata={
+            "description": "offline reviewers: AUTO_APPROVE needs a relevant, verified claim "
+            "that gives what the goal asks (a number, a comparison, a metric)"
+        },
+    )
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -328,16 +328,22 @@ def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
 
 def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -> list[Uncertainty]:
     """What this run recorded going wrong, plus the weak signals measured at the end."""
-    notes = list(state.get("uncertainties", []))
+    notes = [
+        Uncertainty(kind="config", message=f"Goal: {flag[0].upper()}{flag[1:]}.")
+        for flag in signals.goal_flags
+    ]
+    notes += list(state.get("uncertainties", []))
     if all(is_extractive(context.llm_for(r)) for r in ("extractor", "skeptic")):
         notes.append(
             Uncertainty(
                 kind="config",
                 message=(
-                    "No chat model was configured: the extractive engine ran every role. Claims are "
-                    "verbatim abstract sentences, so verification against the same abstract is "
-                    "close to self-similarity, and reviewer scores are computed from measured "
-                    "signals rather than judgement."
+                    "No chat model was configured: the extractive engine ran every role. Claims "
+                    "are the findings stated in abstract sentences (their discourse frame "
+                    "dropped), so verification against the same abstract is close to "
+                    "self-similarity; reviewer scores are computed from measured signals (which "
+                    "claims bear on the goal's concepts, whether its ask is answered) rather "
+                    "than judgement."
                 ),
             )
         )
@@ -367,9 +373,29 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
             Uncertainty(
                 kind="coverage",
                 message=(
-                    "No verified claim covers these terms of the goal: "
+                    "No verified claim that bears on the goal covers these of its concepts: "
                     + ", ".join(signals.missing_terms)
                     + "."
+                ),
+            )
+        )
+    if signals.asks and not signals.answering_ids:
+        notes.append(
+            Uncertainty(
+                kind="coverage",
+                message="The goal asks for "
+                + ", ".join(signals.asks)
+                + "; no verified claim that bears on the goal reports it.",
+            )
+        )
+    if signals.off_goal_ids:
+        notes.append(
+            Uncertainty(
+                kind="weak_signal",
+                message=(
+                    f"{len(signals.off_goal_ids)} of {signals.n_claims} claims do not bear on "
+                    "the goal (relevance below its threshold); they are listed but are not "
+                    "evidence for the answer."
                 ),
             )
         )
@@ -566,7 +592,20 @@ def methodology(r: dict[str, Any]) -> list[str]:
         f"Round {n}: " + "; ".join(f"'{md_cell(q)}'" for q in qs) + "." for n, qs in rounds.items()
     )
     prompts = ", ".join(f"{p['id']}@{p['version']}" for p in r["prompts"])
+    sig = r["signals"]
+    rules = r["policy_rules"]
+    reading = (
+        f"Goal read as: core {', '.join(md_cell(c) for c in sig['core_concepts']) or 'none'}; "
+        f"asked {', '.join(md_cell(a) for a in sig['asks']) or 'nothing quantitative'}; "
+        f"all concepts {', '.join(md_cell(c) for c in [*sig['covered_terms'], *sig['missing_terms']]) or 'none'}. "
+        "A claim bears on the goal when a logistic model of its concepts (core in the claim "
+        "or its paper, the others in the claim, a number or comparison on what is asked; "
+        "fitted on SciFact rationale sentences) gives it a probability at or above its "
+        "threshold."
+    )
     return [
+        reading,
+        "",
         (
             f"Multi-query search ({ctx['n_queries']} parallel queries per round, relevance-sorted, "
             f"up to {ctx['papers_per_query']} hits each) over {r['search']}. {query_text} "
@@ -588,7 +627,11 @@ def methodology(r: dict[str, Any]) -> list[str]:
             f"score >= {r['policy_rules']['approve_threshold']} with >= "
             f"{r['policy_rules']['min_verified_claims']} verified claim(s); REJECT with fewer than "
             f"{r['policy_rules']['min_relevant_papers']} relevant paper(s) or no verified claim; "
-            f"else HUMAN_REVIEW. Prompts: {prompts}."
+            f"else HUMAN_REVIEW. When a reviewer ran offline, AUTO_APPROVE also needs >= "
+            f"{rules.get('min_relevant_claims')} verified claims that bear on the goal, its core "
+            f"concepts and >= {rules.get('min_goal_coverage', 0):.0%} of its concepts covered by "
+            f"them{', a claim giving what it asks' if rules.get('require_answer') else ''}, and a "
+            f"goal that is a specific question the corpus's language covers. Prompts: {prompts}."
         ),
     ]
 

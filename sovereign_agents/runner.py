@@ -25,7 +25,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from sovereign_agents import schemas
+from sovereign_agents import goal, schemas
 from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
@@ -38,12 +38,12 @@ ProgressFn = Callable[[dict[str, Any]], None]
 
 def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
-    classes = [getattr(schemas, n) for n in dir(schemas)]
     return [
-        (schemas.__name__, c.__name__)
-        for c in classes
+        (module.__name__, c.__name__)
+        for module in (schemas, goal)
+        for c in (getattr(module, n) for n in dir(module))
         if isinstance(c, type)
-        and c.__module__ == schemas.__name__
+        and c.__module__ == module.__name__
         and issubclass(c, BaseModel | Enum)
     ]
 

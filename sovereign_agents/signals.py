@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from sovereign_agents import relevance as rel
+from sovereign_agents.goal import GoalAnalysis, harvest_aliases, present_terms, understand_goal
 from sovereign_agents.schemas import Claim, Draft, RankedPaper
 from sovereign_agents.text import analyze, goal_terms
 from sovereign_agents.verify import cross_support
@@ -31,15 +33,49 @@ class RunSignals(BaseModel):
     mean_confidence: float
     threshold: float
     goal_terms: list[str]
-    covered_terms: list[str]
-    missing_terms: list[str]
-    goal_coverage: float = Field(description="IDF-weighted share of goal terms in verified claims")
+    covered_terms: list[str] = Field(
+        description="the goal's concepts that a relevant, verified claim covers"
+    )
+    missing_terms: list[str] = Field(
+        description="the goal's concepts that no relevant, verified claim covers"
+    )
+    goal_coverage: float = Field(
+        description="share of the goal's concepts covered by relevant, verified claims "
+        "(core concepts count double)"
+    )
     source_diversity: float = Field(description="distinct papers among verified claims / verified")
     unverified_ids: list[str]
     grey_zone_ids: list[str] = Field(description="confidence within 0.05 of the threshold")
     single_source_ids: list[str]
-    off_goal_ids: list[str] = Field(description="claims that share no term with the goal")
-    claim_relevance: dict[str, float] = Field(description="claim id -> its paper's relevance")
+    off_goal_ids: list[str] = Field(
+        description="claims that do not bear on the goal (relevance below its threshold)"
+    )
+    claim_relevance: dict[str, float] = Field(
+        description="claim id -> P(the claim bears on the goal), from relevance.py"
+    )
+    paper_relevance: dict[str, float] = Field(
+        default_factory=dict, description="claim id -> its paper's relevance to the goal"
+    )
+    relevant_verified_ids: list[str] = Field(
+        default_factory=list, description="verified claims that bear on the goal"
+    )
+    answering_ids: list[str] = Field(
+        default_factory=list,
+        description="relevant, verified claims that give what the goal asks (a number, a "
+        "comparison, a metric)",
+    )
+    asks: list[str] = Field(default_factory=list, description="what the goal asks for")
+    core_concepts: list[str] = Field(default_factory=list)
+    core_covered: bool = Field(
+        default=False, description="every core concept is covered by a relevant, verified claim"
+    )
+    goal_flags: list[str] = Field(
+        default_factory=list, description="why the goal cannot be answered as asked"
+    )
+    claim_papers: dict[str, str] = Field(default_factory=dict, description="claim id -> paper id")
+    anchor_ids: list[str] = Field(
+        default_factory=list, description="claims from the anchor paper (--paper)"
+    )
     draft_sentences: int = 0
     uncited_sentences: int = 0
     cites_unverified_ids: list[str] = Field(default_factory=list)
@@ -50,8 +86,11 @@ class RunSignals(BaseModel):
             f"papers: {self.n_papers} ({self.n_relevant_papers} relevant, mean relevance "
             f"{self.mean_relevance:.2f}); claims: {self.n_claims}, verified {self.n_verified} "
             f"({self.verified_share:.0%}), mean confidence {self.mean_confidence:.2f} "
-            f"(threshold {self.threshold}); goal terms covered: {self.goal_coverage:.0%}"
-            f" (missing: {', '.join(self.missing_terms) or 'none'}); source diversity "
+            f"(threshold {self.threshold}); claims bearing on the goal: "
+            f"{len(self.relevant_verified_ids)} verified, {len(self.answering_ids)} answering "
+            f"what it asks ({', '.join(self.asks) or 'no quantity asked'}); goal concepts "
+            f"covered: {self.goal_coverage:.0%} (missing: {', '.join(self.missing_terms) or 'none'}"
+            f"); goal issues: {'; '.join(self.goal_flags) or 'none'}; source diversity "
             f"{self.source_diversity:.2f}; single-source claims: "
             f"{', '.join(self.single_source_ids) or 'none'}; unverified claims: "
             f"{', '.join(self.unverified_ids) or 'none'}; draft sentences citing no claim: "
@@ -90,18 +129,36 @@ def measure(
     round: int,
     draft: Draft | None = None,
     weights: dict[str, float] | None = None,
+    analysis: GoalAnalysis | None = None,
 ) -> RunSignals:
+    analysis = analysis or understand_goal(goal)
     terms = goal_terms(goal)
-    weights = weights or {t: 1.0 for t in terms}
+    texts = {p.paper.id: p.paper.text for p in papers}
+    aliases = harvest_aliases(texts.values())
     verified = [c for c in claims if c.verified]
-    verified_terms: set[str] = set()
-    for claim in verified:
-        verified_terms |= stemmed_terms(claim.text)
-    covered = [t for t in terms if t in verified_terms]
-    missing = [t for t in terms if t not in verified_terms]
     relevance = {p.paper.id: p.relevance for p in papers}
+    anchors = {p.paper.id for p in papers if p.anchor}
+    claim_rel: dict[str, float] = {}
+    answering: list[str] = []
+    covered_in: dict[str, set[str]] = {}
+    for claim in claims:
+        paper_text = texts.get(claim.paper_id, "")
+        values = rel.features(analysis, claim.text, paper_text, aliases)
+        claim_rel[claim.id] = round_(rel.probability(values))
+        if claim.verified and claim_rel[claim.id] >= rel.threshold():
+            present = present_terms(claim.text, aliases)
+            in_paper = present | present_terms(paper_text, aliases)
+            for concept in analysis.concepts:
+                seen = in_paper if concept.kind == "core" else present
+                if concept.matches(seen, aliases):
+                    covered_in.setdefault(concept.text, set()).add(claim.id)
+            if values["ask_answered"] and values["core_paper"] == 1.0:
+                answering.append(claim.id)
+    relevant_verified = [c.id for c in verified if claim_rel[c.id] >= rel.threshold()]
+    weight = {c.text: 2.0 if c.kind == "core" else 1.0 for c in analysis.concepts}
+    total = sum(weight.values())
+    coverage = sum(weight[t] for t in covered_in) / total if total else 0.0
     support = cross_support([c.text for c in claims], [c.paper_id for c in claims])
-    goal_set = set(terms)
     n_verified = len(verified)
     signals = RunSignals(
         round=round,
@@ -114,17 +171,26 @@ def measure(
         mean_confidence=_mean([c.confidence for c in claims]),
         threshold=threshold,
         goal_terms=terms,
-        covered_terms=covered,
-        missing_terms=missing,
-        goal_coverage=round_(weighted_share(terms, verified_terms, weights)),
+        covered_terms=[c.text for c in analysis.concepts if c.text in covered_in],
+        missing_terms=[c.text for c in analysis.concepts if c.text not in covered_in],
+        goal_coverage=round_(coverage),
         source_diversity=(len({c.paper_id for c in verified}) / n_verified) if verified else 0.0,
         unverified_ids=[c.id for c in claims if not c.verified],
         grey_zone_ids=[c.id for c in claims if abs(c.confidence - threshold) < GREY_ZONE],
         single_source_ids=[
             c.id for c, s in zip(claims, support, strict=True) if s < SINGLE_SOURCE_BELOW
         ],
-        off_goal_ids=[c.id for c in claims if not (stemmed_terms(c.text) & goal_set)],
-        claim_relevance={c.id: round_(relevance.get(c.paper_id, 0.0)) for c in claims},
+        off_goal_ids=[c.id for c in claims if claim_rel[c.id] < rel.threshold()],
+        claim_relevance=claim_rel,
+        paper_relevance={c.id: round_(relevance.get(c.paper_id, 0.0)) for c in claims},
+        relevant_verified_ids=relevant_verified,
+        answering_ids=answering,
+        asks=analysis.ask_labels,
+        core_concepts=[c.text for c in analysis.core],
+        core_covered=bool(analysis.core) and all(c.text in covered_in for c in analysis.core),
+        goal_flags=analysis.flags(),
+        claim_papers={c.id: c.paper_id for c in claims},
+        anchor_ids=[c.id for c in claims if c.paper_id in anchors],
     )
     if draft is not None:
         sentences = [*draft.answer, *draft.abstract]

@@ -11,6 +11,7 @@ from typing import Annotated, Any, NotRequired
 
 from typing_extensions import TypedDict
 
+from sovereign_agents.goal import GoalAnalysis
 from sovereign_agents.schemas import (
     Claim,
     Draft,
@@ -64,6 +65,7 @@ class ExtractTask(TypedDict):
     goal: str
     paper: Paper
     round: int
+    anchor: NotRequired[bool]
 
 
 class SearchTask(TypedDict):
@@ -82,6 +84,7 @@ class ResearchState(TypedDict):
     # plan
     created_at: NotRequired[str]
     anchor: NotRequired[Paper | None]
+    goal_analysis: NotRequired[GoalAnalysis]
     queries: NotRequired[list[str]]
     # search (parallel writers: reducers)
     hits: NotRequired[Annotated[list[SearchHit], operator.add]]

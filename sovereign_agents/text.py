@@ -73,7 +73,8 @@ QUESTION_WORDS = frozenset(
 )
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | QUESTION_WORDS
 
-TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
+# a word of any script: letters or digits, keeping inner hyphens, dots and plus signs
+TOKEN_RE = re.compile(r"[^\W_][\w\-\+\.]*[^\W_\+]|[^\W_][\w\-\+\.]*\+|[^\W_]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Eq.", "approx.", "resp.")
 
@@ -97,9 +98,18 @@ def clean_text(text: str, limit: int) -> str:
     return text
 
 
+def fold(text: str) -> str:
+    """Lower case with accents folded: "Difusión" -> "difusion", "ﬁne" -> "fine"."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens; keeps inner hyphens, dots and plus signs (GPT-4, 3.5, C++)."""
-    return TOKEN_RE.findall(text.lower())
+    """Lower-cased, accent-folded word tokens of any script; keeps inner hyphens, dots and
+    plus signs (GPT-4, 3.5, C++)."""
+    return TOKEN_RE.findall(fold(text))
 
 
 def content_tokens(text: str) -> list[str]:
@@ -144,7 +154,7 @@ def keyphrases(text: str, limit: int = 8) -> list[str]:
     """RAKE-style keyphrases: runs of content words between stop words and punctuation,
     scored by the sum of their words' degree/frequency, best first, de-duplicated."""
     phrases: list[list[str]] = []
-    for fragment in re.split(r"[,;:()\[\]?!/]|\.\s|\s-\s", text.lower()):
+    for fragment in re.split(r"[,;:()\[\]?!/]|\.\s|\s-\s", fold(text)):
         current: list[str] = []
         for token in TOKEN_RE.findall(fragment):
             if token in STOP_WORDS or token.replace(".", "").isdigit():

@@ -1,19 +1,25 @@
 """The offline engine: every role computed from the run's own data, no model.
 
-* plan: RAKE keyphrases of the goal (and the anchor's title) combined into distinct queries;
-* extract: claim-like sentences of an abstract that bear on the goal, whole and verbatim;
-* write: the verified claims closest to the goal, each sentence citing its claim;
-* review: each reviewer scores 0-10 from the measured signals and names the claims at issue;
-* revise: drop unverified and off-goal claims, search again for the uncovered goal terms.
+* plan: the goal's concepts (``goal.py``): every query keeps its core concept and adds one
+  of the others (the anchor's title phrases too);
+* extract: the sentences of an abstract that report a finding on the goal's concepts, as the
+  finding itself (discourse scaffolding such as "Our results show that" dropped), each tied
+  to its source sentence as evidence;
+* write: an answer led by the relevant, verified claims that give what the goal asks
+  (numbers, comparisons), saying plainly what no claim answers;
+* review: each reviewer scores 0-10 from the claims that bear on the goal (``relevance.py``)
+  and whether its ask is answered, and names the claims at issue;
+* revise: drop unverified and off-goal claims, search again for the uncovered concepts.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from statistics import fmean
 
+from sovereign_agents import relevance as rel
 from sovereign_agents.engines.base import RoleResult
+from sovereign_agents.goal import GoalAnalysis, harvest_aliases, understand_goal
 from sovereign_agents.safety import looks_like_injection
 from sovereign_agents.schemas import (
     CitedSentence,
@@ -26,7 +32,7 @@ from sovereign_agents.schemas import (
     RevisionPlan,
     claim_id,
 )
-from sovereign_agents.signals import RunSignals, stemmed_terms
+from sovereign_agents.signals import RunSignals
 from sovereign_agents.text import analyze, goal_terms, keyphrases, split_sentences
 
 NAME = "extractive"
@@ -63,15 +69,16 @@ class ExtractiveEngine:
     def extract(
         self, goal: str, paper: Paper, max_claims: int, round: int
     ) -> RoleResult[list[Claim]]:
-        goal_stems = set(goal_terms(goal))
+        analysis = understand_goal(goal)
+        aliases = harvest_aliases([paper.text])
         scored: list[tuple[float, int, Claim]] = []
         for position, sentence in enumerate(split_sentences(paper.abstract)):
-            score = claim_score(sentence.text, goal_stems, position)
+            score = claim_score(sentence.text, analysis, paper.text, aliases, position)
             if score <= 0:
                 continue
             claim = Claim(
                 id=claim_id(paper.id, sentence.text),
-                text=sentence.text,
+                text=finding(sentence.text),
                 paper_id=paper.id,
                 evidence=sentence.text,
                 evidence_start=sentence.start,
@@ -153,38 +160,43 @@ class ExtractiveEngine:
 
 
 def plan_queries(goal: str, anchor: Paper | None, n_queries: int) -> list[str]:
-    """Distinct keyphrase queries: the goal's gist first, then its keyphrases combined."""
-    phrases = keyphrases(goal, limit=8)
-    if not phrases:
-        phrases = goal_terms(goal)[:6] or [goal.strip()[:80]]
-    candidates: list[str] = [" ".join(phrases[:3])]
+    """Distinct queries that each keep the goal's core concept: the gist (core + what is
+    asked) first, then the core with each other concept; keyphrases fill in for goals whose
+    concepts are few."""
+    analysis = understand_goal(goal)
+    core = " ".join(c.text for c in analysis.core)
+    others = [c.text for c in analysis.concepts if c.kind != "core"]
+    asks = [c.text for c in analysis.asks]
+    candidates: list[str] = []
+    if core:
+        candidates.append(f"{core} {asks[0]}" if asks else core)
     if anchor is not None:
         candidates.append(" ".join(keyphrases(anchor.title, limit=3)) or anchor.title)
-    candidates += phrases[:n_queries]
-    candidates += [f"{phrases[0]} {p}" for p in phrases[1:]]
-    candidates += [f"{a} {b}" for i, a in enumerate(phrases) for b in phrases[i + 2 :]]
-    # a goal with few keyphrases: adjacent goal-term pairs, then single terms
-    terms = goal_terms(goal)
-    candidates += [f"{a} {b}" for a, b in itertools.pairwise(terms)]
-    candidates += terms
+    candidates += [f"{core} {other}".strip() for other in others]
+    candidates += [f"{core} {a} {b}".strip() for a, b in itertools.pairwise(others)]
+    if core:
+        candidates.append(core)
+    phrases = keyphrases(goal, limit=8)
+    candidates += [f"{core} {p}".strip() for p in phrases]
+    candidates += phrases or goal_terms(goal)[:6] or [goal.strip()[:80]]
     return _distinct(candidates, n_queries)
 
 
 def refine_queries(goal: str, signals: RunSignals, done: list[str], n_queries: int) -> list[str]:
-    """New queries aimed at the goal terms that no verified claim covers yet."""
+    """New queries aimed at the goal's concepts that no relevant, verified claim covers yet,
+    each with the core concept, so a revision cannot drift to the goal's other words."""
     done_keys = {_query_key(q) for q in done}
-    phrases = keyphrases(goal, limit=10)
-    missing = signals.missing_terms or signals.goal_terms
-    anchor_phrase = next(
-        (p for p in phrases if any(t in p.split() for t in signals.covered_terms)),
-        phrases[0] if phrases else "",
-    )
-    candidates = [p for p in phrases if any(t in p.split() for t in missing)]
-    candidates += [f"{t} {anchor_phrase}".strip() for t in missing]
-    candidates += [" ".join(missing[i : i + 2]) for i in range(0, len(missing), 2)]
-    candidates += [f"{a} {b}" for i, a in enumerate(phrases) for b in phrases[i + 1 :]]
+    analysis = understand_goal(goal)
+    core = " ".join(c.text for c in analysis.core)
+    missing = [t for t in signals.missing_terms if t not in signals.core_concepts]
+    candidates = [f"{core} {t}".strip() for t in missing]
+    candidates += [f"{core} {a} {b}".strip() for a, b in itertools.pairwise(missing)]
+    candidates += [
+        f"{core} {t}".strip() for t in signals.asks if t in {c.text for c in analysis.asks}
+    ]
+    candidates += [core, *(f"{core} {p}".strip() for p in keyphrases(goal, limit=10))]
     fresh = [q for q in _distinct(candidates, 4 * n_queries) if _query_key(q) not in done_keys]
-    return fresh[:n_queries] or _distinct([f"{goal_terms(goal)[0]} survey"], 1)
+    return fresh[:n_queries] or _distinct([f"{core or goal_terms(goal)[0]} survey"], 1)
 
 
 def _query_key(query: str) -> frozenset[str]:
@@ -209,21 +221,80 @@ def _distinct(candidates: list[str], n: int) -> list[str]:
 # extractor
 
 
-def claim_score(sentence: str, goal_stems: set[str], position: int) -> float:
-    """How claim-like a sentence is, and how much it bears on the goal. <= 0: not a claim."""
+def claim_score(
+    sentence: str,
+    analysis: GoalAnalysis,
+    paper_text: str,
+    aliases: dict[str, tuple[str, ...]],
+    position: int,
+) -> float:
+    """How much a sentence states a finding that bears on the goal. <= 0: not a claim."""
     words = sentence.split()
     if not 8 <= len(words) <= 80 or looks_like_injection(sentence) or _CODE_CUE.search(sentence):
         return 0.0
-    overlap = stemmed_terms(sentence) & goal_stems
-    if len(overlap) < min(2, len(goal_stems)):
-        return 0.0
-    score = 1.0 + 2.0 * len(overlap) / max(1, len(goal_stems))
+    values = rel.features(analysis, sentence, paper_text, aliases)
+    if not (values["core_claim"] or values["aspect_claim"]):
+        return 0.0  # names none of the goal's concepts
+    score = rel.probability(values) * 4
     score += 0.8 * min(2, len(_RESULT_CUE.findall(sentence)))
-    if _BACKGROUND_CUE.search(sentence):
-        score -= 1.2
+    score += 1.0 * values["ask_answered"]
+    if _BACKGROUND_CUE.search(sentence) or rel.BACKGROUND.search(sentence):
+        score -= 1.5
     if position == 0:
         score -= 0.3  # the first sentence of an abstract is usually context
     return score
+
+
+def read_anchor(goal: str, paper: Paper, max_claims: int, round: int) -> RoleResult[list[Claim]]:
+    """The anchor paper's findings, whether or not they use the goal's words: the sentences
+    that report a result, best first (the run is about this paper)."""
+    scored = []
+    for position, sentence in enumerate(split_sentences(paper.abstract)):
+        words = sentence.text.split()
+        if not 8 <= len(words) <= 80 or looks_like_injection(sentence.text):
+            continue
+        score = min(2, len(_RESULT_CUE.findall(sentence.text))) - (
+            1.5 if _BACKGROUND_CUE.search(sentence.text) else 0.0
+        )
+        if score > 0:
+            scored.append((score, position, sentence))
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:max_claims]
+    claims = [
+        Claim(
+            id=claim_id(paper.id, s.text),
+            text=finding(s.text),
+            paper_id=paper.id,
+            evidence=s.text,
+            evidence_start=s.start,
+            evidence_end=s.end,
+            round=round,
+            engine=NAME,
+        )
+        for _, _, s in sorted(best, key=lambda item: item[1])
+    ]
+    return RoleResult(claims, NAME)
+
+
+# "In this paper, we show that X" states X: the finding without its discourse frame
+_SCAFFOLD = re.compile(
+    r"^(?:(?:additionally|moreover|furthermore|finally|notably|importantly|overall|in "
+    r"addition|in summary|in particular|specifically|crucially|as a result|in this (?:paper|"
+    r"work|study)|here|empirically|experimentally|surprisingly|interestingly|remarkably),?\s+)*"
+    r"(?:(?:we|our (?:\w+ )?(?:results?|findings?|experiments?|analys[ie]s|evaluations?|"
+    r"studies|study|work)|(?:extensive |experimental |empirical |comprehensive )?(?:results?|"
+    r"experiments?|evaluations?|analys[ie]s)(?: on [^,]{1,80}?)?|this (?:paper|work|study))"
+    r"\s+(?:further |also |clearly |empirically |consistently )?(?:show|demonstrate|indicate|"
+    r"reveal|find|suggest|confirm|observe|verify|highlight|prove)s?(?:d)?\s+that\s+)?",
+    re.IGNORECASE,
+)
+
+
+def finding(sentence: str) -> str:
+    """The finding a sentence states, without scaffolding ("Our results indicate that")."""
+    stripped = _SCAFFOLD.sub("", sentence, count=1).strip()
+    if len(stripped.split()) < 5 or stripped == sentence:
+        return sentence
+    return stripped[0].upper() + stripped[1:]
 
 
 # ------------------------------------------------------------------------------------------
@@ -231,72 +302,81 @@ def claim_score(sentence: str, goal_stems: set[str], position: int) -> float:
 
 
 def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int) -> Draft:
-    verified = [c for c in claims if c.verified]
+    """An answer led by the claims that give what the goal asks, then what bears on it, then
+    what the evidence does not answer; the abstract adds one relevant claim per paper."""
+    by_id = {c.id: c for c in claims if c.verified}
     relevance = signals.claim_relevance
-    goal_stems = set(signals.goal_terms)
+    anchor = set(signals.anchor_ids)
 
-    def closeness(claim: Claim) -> float:
-        """Bears on the goal, states a finding (not background), from a relevant paper."""
-        overlap = len(stemmed_terms(claim.text) & goal_stems) / max(1, len(goal_stems))
-        finding = min(2, len(_RESULT_CUE.findall(claim.text))) / 2
-        background = 0.5 if _BACKGROUND_CUE.search(claim.text) else 0.0
-        return overlap + relevance.get(claim.id, 0.0) + 0.5 * finding - background
+    def rank(ids: list[str]) -> list[Claim]:
+        def key(c: Claim) -> tuple[float, ...]:
+            background = bool(_BACKGROUND_CUE.search(c.text) or rel.BACKGROUND.search(c.text))
+            return (-(c.id in anchor), background, -relevance.get(c.id, 0.0), -c.confidence)
 
-    ranked = sorted(verified, key=lambda c: (-closeness(c), c.id))
+        return sorted((by_id[i] for i in ids if i in by_id), key=lambda c: (*key(c), c.id))
+
+    answering = rank(signals.answering_ids)
+    relevant = [c for c in rank(signals.relevant_verified_ids) if c.id not in signals.answering_ids]
     answer: list[CitedSentence] = []
-    if ranked:
-        best = ranked[0]
-        answer.append(
-            CitedSentence(text=f"Most directly on the goal: {best.text}", claim_ids=[best.id])
-        )
-        papers = len({c.paper_id for c in verified})
+    for claim in answering[:3]:
+        answer.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
+    for claim in relevant[: max(0, 2 - len(answer))]:
+        if not (_BACKGROUND_CUE.search(claim.text) or rel.BACKGROUND.search(claim.text)):
+            answer.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
+    papers = {c.paper_id for c in [*answering, *relevant]}
+    if answer:
         answer.append(
             CitedSentence(
                 text=(
-                    f"This rests on {len(verified)} verified claim(s) from {papers} paper(s); "
-                    f"{signals.goal_coverage:.0%} of the goal's terms are covered by them."
+                    f"{_count(len(answering) + len(relevant), 'verified claim')} from "
+                    f"{_count(len(papers), 'paper')} "
+                    f"{'bears' if len(answering) + len(relevant) == 1 else 'bear'} on the goal; "
+                    f"{_of_them(len(answering))} what it asks."
                 ),
-                claim_ids=[c.id for c in ranked[:3]],
+                claim_ids=[c.id for c in [*answering, *relevant][:3]],
             )
         )
-        if signals.missing_terms:
-            answer.append(
-                CitedSentence(
-                    text=(
-                        "No verified claim addresses: "
-                        + ", ".join(signals.missing_terms)
-                        + "; the draft does not answer those parts of the goal."
-                    ),
-                    claim_ids=[],
-                )
-            )
     else:
         answer.append(
             CitedSentence(
-                text="No verified claim bears on the goal, so the draft cannot answer it.",
+                text=(
+                    f"None of the {_count(signals.n_verified, 'verified claim')} bears on the "
+                    "goal, so this draft does not answer it."
+                ),
                 claim_ids=[],
             )
         )
-    # abstract: one claim per paper first (diversity), then the rest, at most five
+    unanswered = [a for a in signals.asks if not signals.answering_ids]
+    if signals.missing_terms or unanswered:
+        parts = []
+        if signals.missing_terms:
+            parts.append("no verified claim covers " + ", ".join(signals.missing_terms))
+        if unanswered:
+            parts.append("none reports " + " or ".join(unanswered))
+        answer.append(
+            CitedSentence(
+                text="The retrieved evidence does not answer all of the goal: "
+                + "; ".join(parts)
+                + ".",
+                claim_ids=[],
+            )
+        )
     abstract: list[CitedSentence] = []
     used_papers: set[str] = set()
     in_answer = {cid for s in answer for cid in s.claim_ids[:1]}
-    ranked = [c for c in ranked if c.id not in in_answer] if len(ranked) > 1 else ranked
-    for claim in ranked:
-        if claim.paper_id not in used_papers and len(abstract) < 5:
-            abstract.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
-            used_papers.add(claim.paper_id)
-    for claim in ranked:
-        if len(abstract) >= 5:
-            break
-        if all(claim.id not in s.claim_ids for s in abstract):
-            abstract.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
-    if not abstract:
+    anchored = [c for c in rank(signals.anchor_ids) if c.id not in in_answer][:2]
+    for claim in [*anchored, *answering, *relevant]:
+        if claim.id in in_answer or claim.paper_id in used_papers or len(abstract) >= 5:
+            continue
+        abstract.append(CitedSentence(text=claim.text, claim_ids=[claim.id]))
+        used_papers.add(claim.paper_id)
+    if not abstract and not in_answer:
         abstract.append(
             CitedSentence(
                 text=(
-                    f"The search for '{goal}' found {signals.n_papers} paper(s) but no claim "
-                    "that could be verified against its source."
+                    f"The search for '{goal}' found {_count(signals.n_papers, 'paper')} and "
+                    f"{_count(signals.n_verified, 'verified claim')}, none of which bears on "
+                    "the goal."
                 ),
                 claim_ids=[],
             )
@@ -304,8 +384,18 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
     return Draft(round=round, abstract=abstract, answer=answer, engine=NAME)
 
 
+def _count(n: int, singular: str) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{n} {singular}" if n == 1 else f"{n} {singular}s"
+
+
+def _of_them(n: int) -> str:
+    """'none of them gives', '1 of them gives', '2 of them give'."""
+    return "none of them gives" if n == 0 else f"{n} of them give{'s' if n == 1 else ''}"
+
+
 # ------------------------------------------------------------------------------------------
-# reviewers: each scores 0-10 from the signals and names the claims at issue
+# reviewers: each scores 0-10 from the claims that bear on the goal, and names those at issue
 
 
 def _confidence_score(signals: RunSignals) -> float:
@@ -316,13 +406,27 @@ def _confidence_score(signals: RunSignals) -> float:
     return max(0.0, min(1.0, 0.25 + 0.75 * (signals.mean_confidence - t) / max(1e-9, 0.45 - t)))
 
 
-def _relevance_score(signals: RunSignals) -> float:
-    values = list(signals.claim_relevance.values())
-    return min(1.0, fmean(values) / 0.45) if values else 0.0
+def _bearing(signals: RunSignals) -> float:
+    """How much of the evidence bears on the goal: relevant verified claims, saturating at 5."""
+    return min(1.0, len(signals.relevant_verified_ids) / 5)
+
+
+def _answered(signals: RunSignals) -> float:
+    """Is what the goal asks answered: 1 with two answering claims, 0.5 with one."""
+    if not signals.asks:
+        return 1.0 if signals.relevant_verified_ids else 0.0
+    return min(1.0, len(signals.answering_ids) / 2)
+
+
+def _goal_cap(signals: RunSignals) -> float:
+    """A goal that cannot be answered as asked caps every score below the approval bar."""
+    return 4.0 if signals.goal_flags else 10.0
 
 
 def review_skeptic(signals: RunSignals, draft: Draft) -> tuple[float, list[ReviewIssue], str]:
     issues: list[ReviewIssue] = []
+    for flag in signals.goal_flags:
+        issues.append(ReviewIssue(text=flag, severity="high"))
     if signals.unverified_ids:
         issues.append(
             ReviewIssue(
@@ -334,23 +438,24 @@ def review_skeptic(signals: RunSignals, draft: Draft) -> tuple[float, list[Revie
     if signals.grey_zone_ids:
         issues.append(
             ReviewIssue(
-                text="confidence within 0.05 of the threshold: a weak verdict",
+                text="confidence close to the threshold: a weak verdict",
                 claim_ids=signals.grey_zone_ids,
                 severity="medium",
             )
         )
-    if signals.single_source_ids:
+    relevant_single = [i for i in signals.single_source_ids if i in signals.relevant_verified_ids]
+    if relevant_single:
         issues.append(
             ReviewIssue(
                 text="no other retrieved paper corroborates these claims",
-                claim_ids=signals.single_source_ids,
+                claim_ids=relevant_single,
                 severity="low",
             )
         )
     if signals.off_goal_ids:
         issues.append(
             ReviewIssue(
-                text="claims that share no term with the goal",
+                text="claims that do not bear on the goal (not evidence for the answer)",
                 claim_ids=signals.off_goal_ids,
                 severity="medium",
             )
@@ -369,22 +474,23 @@ def review_skeptic(signals: RunSignals, draft: Draft) -> tuple[float, list[Revie
             [ReviewIssue(text="no claims to support the draft", severity="high")],
             "nothing was extracted, so nothing in the draft is supported",
         )
-    n = signals.n_claims
-    corroborated = 1 - len(signals.single_source_ids) / n
-    on_goal = 1 - len(signals.off_goal_ids) / n
+    relevant = signals.relevant_verified_ids
+    corroborated = 1 - len(relevant_single) / len(relevant) if relevant else 0.0
+    on_goal = len(relevant) / signals.n_claims
     score = 10 * (
-        0.25 * signals.verified_share
-        + 0.25 * corroborated
+        0.35 * _bearing(signals)
+        + 0.15 * on_goal
+        + 0.15 * corroborated
         + 0.1 * _confidence_score(signals)
-        + 0.15 * on_goal * _relevance_score(signals)
-        + 0.25 * signals.goal_coverage**2
+        + 0.25 * _answered(signals)
     )
     score -= 1.5 * len(signals.cites_unverified_ids)
     rationale = (
-        f"{signals.n_verified}/{n} claims verified, {len(signals.single_source_ids)} "
-        f"single-source, {len(signals.off_goal_ids)} off the goal"
+        f"{len(relevant)} of {signals.n_claims} claims are verified and bear on the goal, "
+        f"{len(signals.answering_ids)} give what it asks; {len(relevant_single)} of the "
+        "relevant ones rest on a single paper"
     )
-    return score, issues, rationale
+    return min(score, _goal_cap(signals)), issues, rationale
 
 
 def review_validator(signals: RunSignals, draft: Draft) -> tuple[float, list[ReviewIssue], str]:
@@ -410,6 +516,13 @@ def review_validator(signals: RunSignals, draft: Draft) -> tuple[float, list[Rev
                 text=f"{signals.uncited_sentences} draft sentence(s) cite no claim", severity="low"
             )
         )
+    if signals.asks and not signals.answering_ids:
+        issues.append(
+            ReviewIssue(
+                text="no verified claim gives what the goal asks: " + ", ".join(signals.asks),
+                severity="high",
+            )
+        )
     if signals.n_claims == 0:
         return (
             0.0,
@@ -418,18 +531,19 @@ def review_validator(signals: RunSignals, draft: Draft) -> tuple[float, list[Rev
         )
     cited = (signals.draft_sentences - signals.uncited_sentences) / max(1, signals.draft_sentences)
     score = 10 * (
-        0.4 * signals.verified_share
-        + 0.2 * _confidence_score(signals)
-        + 0.15 * cited
-        + 0.25 * _relevance_score(signals)
+        0.3 * _bearing(signals)
+        + 0.15 * signals.verified_share
+        + 0.15 * _confidence_score(signals)
+        + 0.1 * cited
+        + 0.3 * _answered(signals)
     )
     score -= 1.0 * len(signals.cites_unverified_ids)
     rationale = (
-        f"verified share {signals.verified_share:.0%}, mean confidence "
-        f"{signals.mean_confidence:.2f}, sources' relevance to the goal "
-        f"{_relevance_score(signals):.2f}"
+        f"{len(signals.relevant_verified_ids)} relevant verified claim(s), "
+        f"{len(signals.answering_ids)} answering the ask; mean confidence "
+        f"{signals.mean_confidence:.2f}"
     )
-    return score, issues, rationale
+    return min(score, _goal_cap(signals)), issues, rationale
 
 
 def review_synthesizer(signals: RunSignals, draft: Draft) -> tuple[float, list[ReviewIssue], str]:
@@ -437,13 +551,17 @@ def review_synthesizer(signals: RunSignals, draft: Draft) -> tuple[float, list[R
     if signals.missing_terms:
         issues.append(
             ReviewIssue(
-                text="goal terms no verified claim covers: " + ", ".join(signals.missing_terms),
-                severity="high" if signals.goal_coverage < 0.5 else "medium",
+                text="goal concepts no relevant, verified claim covers: "
+                + ", ".join(signals.missing_terms),
+                severity="high" if not signals.core_covered else "medium",
             )
         )
-    if signals.n_verified and signals.source_diversity < 0.5:
+    relevant_papers = {
+        pid for cid, pid in signals.claim_papers.items() if cid in signals.relevant_verified_ids
+    }
+    if len(signals.relevant_verified_ids) > 1 and len(relevant_papers) < 2:
         issues.append(
-            ReviewIssue(text="most verified claims come from the same papers", severity="medium")
+            ReviewIssue(text="the relevant claims all come from one paper", severity="medium")
         )
     if signals.n_relevant_papers < 2:
         issues.append(
@@ -451,16 +569,16 @@ def review_synthesizer(signals: RunSignals, draft: Draft) -> tuple[float, list[R
                 text="fewer than two retrieved papers are relevant to the goal", severity="high"
             )
         )
-    diversity = min(1.0, signals.source_diversity / 0.6) if signals.n_verified else 0.0
-    breadth = min(1.0, signals.n_relevant_papers / 4)
-    # answering the goal is this role's question: uncovered goal terms weigh quadratically
-    score = (
-        10
-        * signals.goal_coverage**2
-        * (0.7 + 0.1 * diversity + 0.1 * breadth + 0.1 * _relevance_score(signals))
-    )
+    breadth = min(1.0, len(relevant_papers) / 3)
+    # answering the goal is this role's question: its concepts, what it asks, and its core
+    # (claims that are not about the goal's subject answer nothing, however many)
+    score = 10 * (0.5 * signals.goal_coverage + 0.3 * _answered(signals) + 0.2 * breadth)
+    if not signals.core_covered:
+        score *= 0.5
     rationale = (
-        f"covers {signals.goal_coverage:.0%} of the goal's terms with "
-        f"{signals.n_relevant_papers} relevant paper(s)"
+        f"covers {signals.goal_coverage:.0%} of the goal's concepts with claims that bear on "
+        f"it, from {len(relevant_papers)} paper(s); core concept(s) "
+        f"{'covered' if signals.core_covered else 'not covered'}; asked quantity "
+        f"{'answered' if signals.answering_ids else 'not answered' if signals.asks else 'none'}"
     )
-    return score, issues, rationale
+    return min(score, _goal_cap(signals)), issues, rationale

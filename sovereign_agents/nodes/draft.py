@@ -24,7 +24,7 @@ def run_signals(state: ResearchState, context: Context, with_draft: bool) -> Run
         min_relevance=context.min_relevance,
         round=state.get("revision_round", 0),
         draft=state.get("draft") if with_draft else None,
-        weights=state.get("goal_weights"),
+        analysis=state.get("goal_analysis"),
     )
 
 

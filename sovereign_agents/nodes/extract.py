@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for
+from sovereign_agents.engines.extractive import read_anchor
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.safety import injection_excerpt, looks_like_injection
 from sovereign_agents.schemas import Uncertainty
@@ -22,6 +23,9 @@ def extract(task: ExtractTask, runtime: Runtime[Context]) -> dict[str, Any]:
     result = engine_for("extractor", context).extract(
         task["goal"], paper, context.claims_per_paper, task["round"]
     )
+    if task.get("anchor") and not result.value:
+        # the paper the run is about is read whatever its words: its findings lead the report
+        result = read_anchor(task["goal"], paper, context.claims_per_paper, task["round"])
     # source text is data: a sentence that reads like an order to a model is never a claim
     claims = [
         c

@@ -159,7 +159,9 @@ def fan_out_papers(state: ResearchState) -> list[Send] | str:
     """One ``Send("extract")`` per paper new in this round; straight to verify if none."""
     round_ = state.get("revision_round", 0)
     sends = [
-        Send("extract", ExtractTask(goal=state["goal"], paper=p.paper, round=round_))
+        Send(
+            "extract", ExtractTask(goal=state["goal"], paper=p.paper, round=round_, anchor=p.anchor)
+        )
         for p in state.get("papers", [])
         if p.round == round_
     ]

@@ -11,6 +11,7 @@ from langgraph.types import Send
 from sovereign_agents.context import ROLES, Context
 from sovereign_agents.engines import engine_for, validate_specs
 from sovereign_agents.errors import InputError
+from sovereign_agents.goal import understand_goal, with_vocabulary
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.prompts import load_run_prompts
 from sovereign_agents.state import ResearchState, SearchTask
@@ -44,6 +45,10 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         )
         if anchor is None:
             raise InputError(f"paper {state['paper']} not found ({backend.describe()})")
+    index = getattr(backend, "index", None)  # a local corpus knows its vocabulary
+    analysis = with_vocabulary(understand_goal(goal), getattr(index, "vocabulary", None))
+    for flag in analysis.flags():
+        emit({"event": "progress", "node": "plan", "message": f"goal: {flag}"})
     planner = engine_for("planner", context)
     result = planner.plan(goal, anchor, context.n_queries)
     for query in result.value:
@@ -53,6 +58,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
         "created_at": now_iso(),
         "anchor": anchor,
+        "goal_analysis": analysis,
         "queries": result.value,
         "revision_round": 0,
         "prompts": [prompts[role].record(engine_for(role, context).name) for role in ROLES],

@@ -2,19 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sovereign_agents.context import Context
+from sovereign_agents.context import Context, PolicyRules
+from sovereign_agents.engines.extractive import NAME as EXTRACTIVE
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.schemas import Policy, PolicyDecision
+from sovereign_agents.signals import RunSignals
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
 
 
-def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> PolicyDecision:
+def evidence_gaps(signals: RunSignals, rules: PolicyRules) -> list[str]:
+    """What the offline evidence lacks for an approval: the goal cannot be answered as asked,
+    or the verified claims do not bear on it, cover it, or give what it asks."""
+    gaps = list(signals.goal_flags)
+    relevant = len(signals.relevant_verified_ids)
+    if relevant < rules.min_relevant_claims:
+        gaps.append(
+            f"{relevant} verified claim(s) bear on the goal; the rules need "
+            f"{rules.min_relevant_claims}"
+        )
+    if not signals.core_covered:
+        gaps.append(
+            "no relevant, verified claim is about the goal's core ("
+            + ", ".join(signals.core_concepts)
+            + ")"
+        )
+    if signals.goal_coverage < rules.min_goal_coverage:
+        gaps.append(
+            f"relevant, verified claims cover {signals.goal_coverage:.0%} of the goal's "
+            f"concepts (missing: {', '.join(signals.missing_terms)}); the rules need "
+            f"{rules.min_goal_coverage:.0%}"
+        )
+    if rules.require_answer and signals.asks and not signals.answering_ids:
+        gaps.append(
+            "no relevant, verified claim gives what the goal asks: " + ", ".join(signals.asks)
+        )
+    return gaps
+
+
+def decide(
+    score: float,
+    n_verified: int,
+    n_relevant: int,
+    context: Context,
+    gaps: Sequence[str] = (),
+) -> PolicyDecision:
+    """The policy by the context's rules; ``gaps`` (offline reviewers only) are what the
+    evidence lacks for an approval, each of which sends an approvable run to a human."""
     rules = context.policy
     bar = (
         rules.approve_threshold
@@ -28,6 +68,12 @@ def decide(score: float, n_verified: int, n_relevant: int, context: Context) -> 
         )
     elif n_verified == 0:
         policy, reason = Policy.REJECT, "no claim could be verified against its source"
+    elif score >= bar and gaps:
+        policy, reason = (
+            Policy.HUMAN_REVIEW,
+            f"tribunal {score:.2f} >= {bar}, but no model reviewed the draft and the offline "
+            "evidence does not show that it answers the goal: " + "; ".join(gaps),
+        )
     elif score >= bar and n_verified >= rules.min_verified_claims:
         policy, reason = (
             Policy.AUTO_APPROVE,
@@ -60,7 +106,9 @@ def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     last = state["tribunal"][-1]
     signals = run_signals(state, context, with_draft=True)
-    decision = decide(last.score, n_verified(state), signals.n_relevant_papers, context)
+    offline = any(r.engine == EXTRACTIVE for r in last.reviews)
+    gaps = evidence_gaps(signals, context.policy) if offline else list(signals.goal_flags)
+    decision = decide(last.score, n_verified(state), signals.n_relevant_papers, context, gaps)
     emit(
         {
             "event": "progress",

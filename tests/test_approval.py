@@ -1,0 +1,152 @@
+"""Honest approval: a report that does not answer its goal is never auto-approved offline.
+
+Each goal below was read claim by claim against the 7,433 real arXiv records; the labels are
+those of ``evals/data/approval_arxiv_goals.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sovereign_agents import Context
+from sovereign_agents.evals.approval import (
+    ARXIV_GOALS,
+    GoalOutcome,
+    LabelledGoal,
+    metrics,
+    run_goal,
+)
+from sovereign_agents.runner import fork_run, run_history, run_research
+
+pytestmark = pytest.mark.e2e
+
+QUICK_START = (
+    "Does the inference efficiency gain of sparse MoE vision-language models over dense VLMs "
+    "on MMMU generalize to MathVista or ChartQA under equal FLOPs?"
+)
+SPEC_DEC = (
+    "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
+)
+
+
+def report(out: Path) -> tuple[dict[str, Any], str]:
+    return json.loads((out / "report.json").read_text()), (out / "report.md").read_text()
+
+
+def section(md: str, start: str, end: str) -> str:
+    return md.split(start)[1].split(end)[0]
+
+
+@pytest.fixture(scope="module")
+def quick_start(daily_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("quick")
+    run_research(QUICK_START, Context(corpus=str(daily_corpus)), out)
+    return out
+
+
+def test_the_quick_start_goal_is_not_approved_and_says_why(quick_start: Path) -> None:
+    data, md = report(quick_start)
+    assert data["policy"] != "AUTO_APPROVE"
+    # every query of every round keeps the goal's core concept
+    assert all("moe" in q["query"].lower() for q in data["queries"]), data["queries"]
+    signals = data["signals"]
+    assert signals["core_concepts"] == ["sparse MoE vision-language models"]
+    assert {"MathVista", "ChartQA"} <= set(signals["missing_terms"])
+    uncertainties = section(md, "## 4 Uncertainties", "## 5")
+    assert "ChartQA" in uncertainties and "inference efficiency gain" in uncertainties
+    abstract = section(md, "## Abstract", "## 1 Introduction")
+    assert "does not answer" in abstract
+
+
+def test_raising_the_bar_cannot_be_met_with_off_topic_claims(
+    quick_start: Path, daily_corpus: Path, tmp_path: Path
+) -> None:
+    """The issue's fork: approve_threshold=9 made the revision add off-topic papers until the
+    score passed. Now only claims that bear on the goal raise it."""
+    before_draft = next(e for e in run_history(quick_start) if e.next == ("draft",))
+    strict = Context(corpus=str(daily_corpus), approve_threshold=9.0)
+    fork = fork_run(quick_start, before_draft.checkpoint_id, tmp_path / "fork", context=strict)
+    data, _ = report(tmp_path / "fork")
+    assert fork.values["policy"] != "AUTO_APPROVE"
+    assert data["tribunal"]["score"] < 9.0
+
+
+def test_an_answerable_goal_is_approved_and_its_abstract_answers(
+    daily_corpus: Path, tmp_path: Path
+) -> None:
+    run_research(SPEC_DEC, Context(corpus=str(daily_corpus)), tmp_path)
+    data, md = report(tmp_path)
+    assert data["policy"] == "AUTO_APPROVE", data["policy_reason"]
+    signals = data["signals"]
+    assert signals["answering_ids"] and signals["core_covered"]
+    # the abstract leads with a claim that gives the asked quantity, with a number
+    abstract = section(md, "## Abstract", "## 1 Introduction")
+    first = abstract.strip().split("[C")[0]
+    assert "acceptance" in first.lower() and re.search(r"\d", first), first
+    assert not re.match(r"\s*(Motivated|Recently|However|To address)", first)
+    answering = {c["id"]: c for c in data["claims"] if c["id"] in signals["answering_ids"]}
+    assert all(c["verified"] for c in answering.values())
+
+
+@pytest.mark.parametrize(
+    ("goal", "words"),
+    [
+        ("transformers", ["not a question", "too broad"]),
+        ("¿Cómo mejoran los modelos de difusión la generación de imágenes?", ["language"]),
+    ],
+)
+def test_goals_that_cannot_be_answered_are_flagged_in_the_report(
+    goal: str, words: list[str], daily_corpus: Path, tmp_path: Path
+) -> None:
+    run_research(goal, Context(corpus=str(daily_corpus)), tmp_path)
+    data, md = report(tmp_path)
+    assert data["policy"] != "AUTO_APPROVE"
+    uncertainties = section(md, "## 4 Uncertainties", "## 5")
+    for word in words:
+        assert word in uncertainties
+
+
+def test_approval_metrics_count_what_the_policy_did() -> None:
+    def outcome(answerable: bool, policy: str) -> GoalOutcome:
+        return GoalOutcome(
+            set="t", goal="g", answerable=answerable, policy=policy, verdict="APPROVE",
+            score=7.0, reason="", relevant_verified=0, seconds=0.0,
+        )  # fmt: skip
+
+    m = metrics(
+        [
+            outcome(True, "AUTO_APPROVE"),
+            outcome(True, "HUMAN_REVIEW"),
+            outcome(True, "REJECT"),
+            outcome(False, "AUTO_APPROVE"),
+            outcome(False, "HUMAN_REVIEW"),
+        ]
+    )
+    assert m.auto_approve_precision == 0.5
+    assert m.unanswerable_auto_approved_rate == 0.5
+    assert m.answerable_rejected_rate == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_the_labelled_goals_name_the_papers_that_answer_them(daily_corpus: Path) -> None:
+    ids = {json.loads(line)["id"] for line in daily_corpus.read_text().splitlines()}
+    rows = [json.loads(line) for line in ARXIV_GOALS.read_text().splitlines() if line.strip()]
+    assert sum(r["answerable"] for r in rows) >= 5 and sum(not r["answerable"] for r in rows) >= 5
+    for row in rows:
+        assert bool(row["papers"]) == row["answerable"]
+        assert set(row["papers"]) <= ids, row["goal"]
+
+
+def test_an_unanswerable_labelled_goal_runs_to_a_policy(daily_corpus: Path, tmp_path: Path) -> None:
+    goal = LabelledGoal(
+        set="arxiv",
+        goal="How much does carbon pricing reduce household electricity consumption in Europe?",
+        answerable=False,
+        corpus=str(daily_corpus),
+    )
+    outcome = run_goal(goal, str(tmp_path / "run"), None)
+    assert outcome.policy in {"HUMAN_REVIEW", "REJECT"}
