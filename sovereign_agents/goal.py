@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sovereign_agents.text import STOP_WORDS, analyze, fold, light_stem
+from sovereign_agents.text import STOP_WORDS, analyze, fold, light_stem, tokens
 
 
 def _wordlist(text: str) -> frozenset[str]:
@@ -304,14 +304,20 @@ def _ask_spans(goal: str) -> list[str]:
     return spans
 
 
+def _entity_terms(word: str) -> list[str]:
+    """An entity's terms: a hyphenated name with a number stays whole ("caspase-11" is not
+    "caspase-1"; "GPT-4" is not "GPT-3"); others as analysed."""
+    if "-" in word and any(c.isdigit() for c in word):
+        return [fold(word)]
+    return [t for t in analyze(word) if len(t) > 1]
+
+
 def _concept(words: list[str], kind: str) -> Concept | None:
     text = " ".join(words)
     terms = tuple(dict.fromkeys(analyze(text)))
     if not terms:
         return None
-    entities = tuple(
-        dict.fromkeys(t for w in words if _is_entity(w) for t in analyze(w) if len(t) > 1)
-    )
+    entities = tuple(dict.fromkeys(t for w in words if _is_entity(w) for t in _entity_terms(w)))
     compounds = tuple(
         dict.fromkeys(
             t
@@ -431,6 +437,7 @@ def harvest_aliases(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
 def present_terms(text: str, aliases: Mapping[str, Sequence[str]] = {}) -> set[str]:
     """The analysed terms of ``text``, plus each acronym whose long form the text spells out."""
     present = set(analyze(text))
+    present.update(t for t in tokens(text) if "-" in t and any(c.isdigit() for c in t))
     for short, expansions in aliases.items():
         if short not in present and any(set(e.split()) <= present for e in expansions if e):
             present.add(short)
