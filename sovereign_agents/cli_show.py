@@ -30,18 +30,22 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 def report_page(run_dir: Path) -> Path:
-    """The run's report.html, or an InputError that says why there is none."""
+    """The run's report.html (rendered now for a finished run made before runs wrote one), or
+    an InputError that says why there is none."""
+    from sovereign_agents.runner import write_report_html
+
     if not run_dir.is_dir():
         raise InputError(f"{run_dir} is not a folder")
     page = run_dir / REPORT_HTML
-    if not page.is_file():
-        hint = (
-            "the run has not finished (see `sovereign history`)"
-            if (run_dir / "run.json").is_file()
-            else "not a run folder"
+    if page.is_file():
+        return page
+    if not (run_dir / "run.json").is_file():
+        raise InputError(f"{run_dir} has no {REPORT_HTML}: not a run folder")
+    if not (run_dir / "report.json").is_file():
+        raise InputError(
+            f"{run_dir} has no {REPORT_HTML}: the run has not finished (see `sovereign history`)"
         )
-        raise InputError(f"{run_dir} has no {REPORT_HTML}: {hint}")
-    return page
+    return write_report_html(run_dir)
 
 
 def make_server(run_dir: Path, port: int = 0) -> ThreadingHTTPServer:

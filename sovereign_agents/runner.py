@@ -288,6 +288,24 @@ def write_text(path: Path, text: str) -> None:
     tmp.replace(path)  # atomic: a kill mid-write never leaves half a report
 
 
+def write_report_html(run_dir: Path) -> Path:
+    """report.html of a finished run, from its report.json and the papers in its last
+    checkpoint (for runs made before every run wrote one)."""
+    run = read_run(run_dir)
+    source = run_dir / "report.json"
+    if not source.is_file():
+        raise InputError(f"{run_dir} has no report.json: the run has not finished")
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{source}: not JSON ({exc})") from exc
+    with sqlite_checkpointer(run_dir / CHECKPOINTS) as saver:
+        values = build_graph(checkpointer=saver).get_state(thread_config(run["thread_id"])).values
+    path = run_dir / "report.html"
+    write_text(path, redact(render_html(report, paper_abstracts(values))))
+    return path
+
+
 def paper_abstracts(values: dict[str, Any]) -> dict[str, str]:
     """Paper id -> abstract, for the papers of a run's state (claims' evidence offsets point
     into these)."""

@@ -325,6 +325,13 @@ def test_show_prints_the_path_and_rejects_bad_folders(moe_run: Run, tmp_path: Pa
     (tmp_path / "run.json").write_text("{}")
     result = runner.invoke(app, ["show", str(tmp_path)])
     assert result.exit_code != 0 and "not finished" in result.stderr
+    # a finished run without report.html (made before runs wrote one) gets it rendered
+    old = tmp_path / "old"
+    shutil.copytree(moe_run.dir, old)
+    (old / "report.html").unlink()
+    result = runner.invoke(app, ["show", str(old)])
+    assert result.exit_code == 0, result.stderr
+    assert (old / "report.html").read_text(encoding="utf-8") == moe_run.html
 
 
 def test_show_serve_serves_the_run_folder_on_loopback(moe_run: Run) -> None:
@@ -443,7 +450,7 @@ def test_browser_screenshot(browser: list[str], moe_run: Run, tmp_path: Path) ->
         [
             *browser,
             f"--screenshot={shot}",
-            "--window-size=1280,1700",
+            "--window-size=1280,2200",
             (moe_run.dir / "report.html").resolve().as_uri(),
         ],
         capture_output=True,
@@ -453,5 +460,9 @@ def test_browser_screenshot(browser: list[str], moe_run: Run, tmp_path: Path) ->
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     if os.environ.get("SOVEREIGN_UPDATE_SCREENSHOT"):
+        from PIL import Image  # matplotlib's dependency; only to keep the committed PNG small
+
+        image = Image.open(shot).convert("RGB")
+        small = image.quantize(colors=96, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, SCREENSHOT)
+        small.save(SCREENSHOT, optimize=True)
