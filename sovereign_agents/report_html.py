@@ -29,7 +29,6 @@ from sovereign_agents.schemas import REVIEWER_ROLES, Policy, Review, Stance
 
 UNCHECKED = "unchecked"
 STANCES: tuple[str, ...] = (*get_args(Stance), UNCHECKED)
-CLAIM_ID = re.compile(r"\bC[0-9a-f]{8}\b")
 ROLE_COLOURS = ("#5b4fc7", "#1f8a7a", "#d9822b", "#c2416b", "#3b7dd8", "#7a8a1f")
 POLICY_CLASS = {
     Policy.AUTO_APPROVE.value: "good",
@@ -329,6 +328,13 @@ def cited_ids(r: Mapping[str, Any]) -> set[str]:
     }
 
 
+def named_claims(message: str, r: Mapping[str, Any]) -> list[str]:
+    """The ids of the report's claims that a message names."""
+    return [
+        c["id"] for c in r["claims"] if re.search(rf"(?<!\w){re.escape(c['id'])}(?!\w)", message)
+    ]
+
+
 def claim_notes(r: Mapping[str, Any]) -> dict[str, list[str]]:
     """Claim id -> the reviewers' issues and the Uncertainties that name it (HTML items)."""
     notes: dict[str, list[str]] = {}
@@ -342,7 +348,7 @@ def claim_notes(r: Mapping[str, Any]) -> dict[str, list[str]]:
                     f"{text(issue['text'])}</li>"
                 )
     for u in r["uncertainties"]:
-        for cid in sorted(set(CLAIM_ID.findall(u["message"]))):
+        for cid in named_claims(u["message"], r):
             notes.setdefault(cid, []).append(
                 f'<li class="uncertainty"><span class="who">uncertainty</span> '
                 f"{text(u['message'])}</li>"
@@ -580,9 +586,9 @@ def uncertainties_section(r: Mapping[str, Any]) -> str:
     items = []
     for u in r["uncertainties"]:
         message = text(u["message"])
-        for cid in sorted(set(CLAIM_ID.findall(u["message"]))):
+        for cid in named_claims(u["message"], r):
             message = message.replace(
-                cid, f'<a class="cite" href="#{attr(fragment(cid))}">{cid}</a>'
+                text(cid), f'<a class="cite" href="#{attr(fragment(cid))}">{text(cid)}</a>'
             )
         items.append(f'<li><span class="kind">{text(u["kind"])}</span> {message}</li>')
     body = "".join(items) or "<li>None recorded.</li>"

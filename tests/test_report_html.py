@@ -199,6 +199,8 @@ def test_report_html_is_written_beside_md_and_json(moe_run: Run) -> None:
     check_page(dom, moe_run.report)
     assert dom.title == f"SOVEREIGN: {moe_run.report['title']}"
     assert dom.find("meta", http_equiv="Content-Security-Policy")
+    # self-contained: nothing is fetched (no src, stylesheet link, CSS url() or @import)
+    assert not re.search(r"\ssrc=|<link\b|url\(|@import", moe_run.html, re.IGNORECASE)
     # the Results line is report.md's, word for word
     md_line = next(line for line in moe_run.md.splitlines() if "papers retrieved." in line)
     assert dom.find("p", id="results-line")
@@ -277,6 +279,21 @@ def test_rosters_and_thresholds_come_from_the_report(moe_run: Run) -> None:
     assert "approve ≥ 7.25" in dom.text and "verified at ≥ 0.6" in dom.text
     # without abstracts the evidence is shown alone, and says so
     assert len(dom.find("mark", data_located="no")) == len(report["claims"])
+
+
+def test_an_uncertainty_naming_a_claim_sits_in_its_card(moe_run: Run) -> None:
+    report = copy.deepcopy(moe_run.report)
+    first, second = report["claims"][0]["id"], report["claims"][1]["id"]
+    message = f"Claims {first} and {second} may oppose each other <b>(number mismatch)</b>."
+    report["uncertainties"].append({"kind": "weak_signal", "message": message, "node": None})
+    page = render_html(report)
+    cards = dict(re.findall(r'data-claim-id="(\w+)"(.*?)</article>', page, re.S))
+    assert text(message) in cards[first] and text(message) in cards[second]
+    assert all(
+        text(message) not in body for cid, body in cards.items() if cid not in (first, second)
+    )
+    section = page[page.index('<section id="uncertainties">') :]
+    assert f'href="#claim-{first}"' in section and "&lt;b&gt;" in section
 
 
 def test_disputed_claims_follow_the_human_review_rule(moe_run: Run) -> None:
