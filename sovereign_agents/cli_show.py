@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from sovereign_agents.cli import out, reported
 from sovereign_agents.errors import InputError
@@ -70,7 +71,7 @@ def show_command(
     with reported():
         page = report_page(run_dir).resolve()
         server = make_server(page.parent, port) if serve else None
-    out.print(str(page), soft_wrap=True)
+    out.print(escape(str(page)), soft_wrap=True)
     if server is None:
         return
     url = f"http://{HOST}:{server.server_address[1]}/{REPORT_HTML}"

@@ -643,7 +643,8 @@ def methodology_section(r: Mapping[str, Any]) -> str:
         ),
         (
             "Verification",
-            f"{text(r['verifier']['description'])} A claim is verified at confidence ≥ "
+            f"{text(str(r['verifier']['description']).rstrip('. '))}. A claim is verified at "
+            "confidence ≥ "
             f"{verify_threshold(r):g}. Stance: {text(r['verifier'].get('stance', 'not checked'))}.",
         ),
         (
