@@ -141,7 +141,7 @@ def run(
         ),
     ] = False,
 ) -> None:
-    """Run the research graph and write report.md, report.json and trace.jsonl."""
+    """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.corpus import load_corpus
     from sovereign_agents.engines import validate_specs
     from sovereign_agents.runner import run_research
@@ -239,6 +239,7 @@ def print_result(result: RunResult) -> None:
     )
     out.print(f"report: {result.report_md}", soft_wrap=True)
     out.print(f"json:   {result.report_json}", soft_wrap=True)
+    out.print(f"html:   {result.report_html}", soft_wrap=True)
     out.print(f"trace:  {result.trace}", soft_wrap=True)
 
 
@@ -247,11 +248,13 @@ def _register_subcommands() -> None:
     from sovereign_agents.cli_bench import bench_command
     from sovereign_agents.cli_eval import eval_app
     from sovereign_agents.cli_search import search_command
+    from sovereign_agents.cli_show import show_command
 
     app.add_typer(eval_app, name="eval")
     cli_debug.register(app)
     app.command("search")(search_command)
     app.command("bench")(bench_command)
+    app.command("show")(show_command)
 
 
 _register_subcommands()

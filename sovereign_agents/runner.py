@@ -1,4 +1,5 @@
-"""Run the graph into a run folder: checkpoints, trace.jsonl, report.md and report.json.
+"""Run the graph into a run folder: checkpoints, trace.jsonl, report.md, report.json and
+report.html.
 
 This is what the CLI does, as a function an application can call too. The run folder holds
 everything needed to inspect or continue the run: ``checkpoints.sqlite`` (the LangGraph
@@ -30,9 +31,11 @@ from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
 from sovereign_agents.redaction import redact
+from sovereign_agents.report_html import render_html
 from sovereign_agents.state import ResearchState
 
 CHECKPOINTS = "checkpoints.sqlite"
+REPORT_FILES = ("report.md", "report.json", "report.html")
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
@@ -72,6 +75,7 @@ class RunResult:
     next: tuple[str, ...] = ()
     interrupts: list[Any] = field(default_factory=list)
     checkpoint_id: str | None = None
+    report_html: Path | None = None
 
     @property
     def paused(self) -> bool:
@@ -208,7 +212,7 @@ def fork_run(
     with (out / "trace.jsonl").open("a") as trace:
         trace.write(json.dumps({"event": "fork", "from": str(src), "at": checkpoint_id}) + "\n")
     write_json(out / "run.json", {**run, "forked_from": {"run": str(src), "at": checkpoint_id}})
-    for name in ("report.md", "report.json"):
+    for name in REPORT_FILES:
         (out / name).unlink(missing_ok=True)
     return resume_run(
         out,
@@ -258,15 +262,15 @@ def _stream(
 
 def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Path) -> RunResult:
     report = values.get("report")
-    md_path = json_path = None
+    md_path = json_path = html_path = None
     if report is not None:
         report = {**report, "thread_id": thread_id}
         json_path = out / "report.json"
         write_json(json_path, json.loads(redact(json.dumps(report, ensure_ascii=False))))
         md_path = out / "report.md"
-        tmp = md_path.with_suffix(".md.tmp")
-        tmp.write_text(redact(values["report_markdown"]), encoding="utf-8")
-        tmp.replace(md_path)  # atomic: a kill mid-write never leaves half a report
+        write_text(md_path, redact(values["report_markdown"]))
+        html_path = out / "report.html"
+        write_text(html_path, redact(render_html(report, paper_abstracts(values))))
     return RunResult(
         out_dir=out,
         run_id=values.get("run_id") or thread_id,
@@ -274,7 +278,38 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
         report_json=json_path,
         trace=trace,
         values=values,
+        report_html=html_path,
     )
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # atomic: a kill mid-write never leaves half a report
+
+
+def write_report_html(run_dir: Path) -> Path:
+    """report.html of a finished run, from its report.json and the papers in its last
+    checkpoint (for runs made before every run wrote one)."""
+    run = read_run(run_dir)
+    source = run_dir / "report.json"
+    if not source.is_file():
+        raise InputError(f"{run_dir} has no report.json: the run has not finished")
+    try:
+        report = json.loads(source.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InputError(f"{source}: not JSON ({exc})") from exc
+    with sqlite_checkpointer(run_dir / CHECKPOINTS) as saver:
+        values = build_graph(checkpointer=saver).get_state(thread_config(run["thread_id"])).values
+    path = run_dir / "report.html"
+    write_text(path, redact(render_html(report, paper_abstracts(values))))
+    return path
+
+
+def paper_abstracts(values: dict[str, Any]) -> dict[str, str]:
+    """Paper id -> abstract, for the papers of a run's state (claims' evidence offsets point
+    into these)."""
+    return {p.paper.id: p.paper.abstract for p in values.get("papers", [])}
 
 
 # --- run folders --------------------------------------------------------------------------

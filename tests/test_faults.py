@@ -132,7 +132,13 @@ def test_secrets_never_reach_trace_report_logs_or_checkpoints(
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout and SECRET not in proc.stderr
     files = sorted(p for p in run.iterdir() if p.is_file())
-    assert {p.name for p in files} >= {"report.md", "report.json", "trace.jsonl", "run.json"}
+    assert {p.name for p in files} >= {
+        "report.md",
+        "report.json",
+        "report.html",
+        "trace.jsonl",
+        "run.json",
+    }
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), f"the key leaked into {path.name}"
     report = json.loads((run / "report.json").read_text())

@@ -10,6 +10,7 @@ the claims, and the report shows it as the human's verdict.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -27,28 +28,24 @@ VERDICTS = ("supported", "rejected")
 
 def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, Any]]:
     """The claims a human should look at, each with why it is disputed."""
-    flagged: dict[str, list[str]] = {}
-    for review in state.get("reviews", []):
-        for issue in review.issues:
-            if issue.severity == "low":  # e.g. single-source: not a doubt about the verdict
-                continue
-            for claim_id in issue.claim_ids:
-                flagged.setdefault(claim_id, []).append(f"{review.role}: {issue.text}")
+    flagged = flagged_claims(
+        (review.role, issue.text, issue.severity, issue.claim_ids)
+        for review in state.get("reviews", [])
+        for issue in review.issues
+    )
     draft = state.get("draft")
     cited = draft.cited_ids if draft is not None else set()
     disputed = []
     for claim in active_claims(state):
-        reasons = []
-        if claim.verified and claim.id in flagged:
-            reasons += [f"verified, but {r}" for r in flagged[claim.id]]
-        if not claim.verified and claim.id in cited:
-            reasons.append("unverified, but the draft relies on it")
         threshold = claim.verification.threshold if claim.verification else None
-        if threshold is not None and abs(claim.confidence - threshold) <= context.grey_zone:
-            reasons.append(
-                f"confidence {claim.confidence:.3f} within {context.grey_zone} of the "
-                f"threshold {threshold}"
-            )
+        reasons = dispute_reasons(
+            verified=claim.verified,
+            confidence=claim.confidence,
+            threshold=threshold,
+            flagged=flagged.get(claim.id, []),
+            cited=claim.id in cited,
+            grey_zone=context.grey_zone,
+        )
         if reasons:
             disputed.append(
                 {
@@ -62,6 +59,42 @@ def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, An
                 }
             )
     return disputed
+
+
+def flagged_claims(issues: Iterable[tuple[str, str, str, Iterable[str]]]) -> dict[str, list[str]]:
+    """Claim id -> "role: issue" for every reviewer issue of medium or high severity that names
+    it; ``issues`` as (role, text, severity, claim ids)."""
+    flagged: dict[str, list[str]] = {}
+    for role, text, severity, claim_ids in issues:
+        if severity == "low":  # e.g. single-source: not a doubt about the verdict
+            continue
+        for claim_id in claim_ids:
+            flagged.setdefault(claim_id, []).append(f"{role}: {text}")
+    return flagged
+
+
+def dispute_reasons(
+    *,
+    verified: bool,
+    confidence: float,
+    threshold: float | None,
+    flagged: list[str],
+    cited: bool,
+    grey_zone: float,
+) -> list[str]:
+    """Why one claim is disputed (empty: it is not): the verifier and the reviewers disagree,
+    or its confidence lies within ``grey_zone`` of the threshold. The one definition the
+    human_review node and report.html share."""
+    reasons = []
+    if verified:
+        reasons += [f"verified, but {r}" for r in flagged]
+    if not verified and cited:
+        reasons.append("unverified, but the draft relies on it")
+    if threshold is not None and abs(confidence - threshold) <= grey_zone:
+        reasons.append(
+            f"confidence {confidence:.3f} within {grey_zone} of the threshold {threshold}"
+        )
+    return reasons
 
 
 def check_verdicts(asked: set[str], verdicts: dict[str, str]) -> None:
