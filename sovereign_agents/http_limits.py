@@ -13,7 +13,9 @@ read into memory whole. ``BoundedAdapter`` (mounted on a ``requests.Session``) f
   ``Content-Length``) the request fails with ``ResponseTooLarge``.
 
 The chat models, embeddings (``models.specs``) and the arXiv client (``search.arxiv_api``) all
-send through it; ``http_limits(context, kind)`` says which bounds each gets.
+send through it; ``http_limits(context, kind)`` says which bounds each gets. A client may turn
+one call into several requests (ChatNVIDIA's structured output tries up to three formats,
+swallowing errors): inside ``deadline_scope(seconds)`` they all share one deadline.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +114,21 @@ def _shutdown(connection: HTTPConnection) -> None:
 
 
 _CURRENT = threading.local()
+_SCOPE = threading.local()
+
+
+@contextmanager
+def deadline_scope(seconds: float | None) -> Iterator[None]:
+    """Every bounded request made on this thread inside shares one deadline, ``seconds`` from
+    now (nested scopes keep the earlier one); None: no shared deadline."""
+    previous: float | None = getattr(_SCOPE, "until", None)
+    if seconds is not None:
+        until = time.monotonic() + seconds
+        _SCOPE.until = until if previous is None else min(previous, until)
+    try:
+        yield
+    finally:
+        _SCOPE.until = previous
 
 
 def _watch_current(connection: HTTPConnection) -> None:
@@ -171,13 +190,20 @@ class BoundedAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
         **kwargs: Any,
     ) -> requests.Response:  # fmt: skip
-        watch = _Watch(self.limits.deadline_s)
+        limit = self.limits.deadline_s
+        until: float | None = getattr(_SCOPE, "until", None)
+        if until is not None:
+            if until - time.monotonic() <= 0:
+                raise RequestDeadlineExceeded(
+                    f"request to {request.url} timed out: its call's deadline had passed "
+                    "(request_deadline_s)"
+                )
+            limit = min(limit, until - time.monotonic())
+        watch = _Watch(limit)
         previous = getattr(_CURRENT, "watch", None)
         _CURRENT.watch = watch
         try:
-            response = super().send(
-                request, stream=True, timeout=_clamp(timeout, self.limits.deadline_s), **kwargs
-            )
+            response = super().send(request, stream=True, timeout=_clamp(timeout, limit), **kwargs)
             response._content = self._read(response, watch)  # what requests itself sets
             return response
         except requests.RequestException as exc:
@@ -222,7 +248,7 @@ class BoundedAdapter(HTTPAdapter):
     def _expired(request: Any, watch: _Watch) -> RequestDeadlineExceeded:
         url = getattr(request, "url", "")
         return RequestDeadlineExceeded(
-            f"request to {url} timed out: not complete within its {watch.deadline_s:g} s "
+            f"request to {url} timed out: not complete within its {watch.deadline_s:.3g} s "
             "deadline (request_deadline_s)"
         )
 

@@ -36,6 +36,7 @@ def model_setup(
         http_retries=context.model_http_retries,
         output_retries=context.model_output_retries,
         max_answer_chars=context.max_answer_chars,
+        deadline_s=context.request_deadline_s,
     )
     return model, policy, cache
 

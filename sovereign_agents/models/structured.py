@@ -32,6 +32,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
 from sovereign_agents.context import MAX_ANSWER_CHARS
+from sovereign_agents.http_limits import deadline_scope
 from sovereign_agents.models.call_cache import ModelCallCache
 from sovereign_agents.models.errors import classify
 from sovereign_agents.models.specs import endpoint_of
@@ -72,6 +73,7 @@ class CallPolicy:
     sleep: Callable[[float], None] = time.sleep
     first_mode: str | None = None  # start the ladder here (default: what worked last time)
     max_answer_chars: int = MAX_ANSWER_CHARS  # longer answers fail the call
+    deadline_s: float | None = None  # one deadline for all HTTP requests of one attempt
 
 
 @dataclass
@@ -254,7 +256,8 @@ def _call(
             else:
                 cached = None
                 calls += 1
-                raw, parsed, error = _request(model, mode, schema, conversation)
+                with deadline_scope(policy.deadline_s):
+                    raw, parsed, error = _request(model, mode, schema, conversation)
                 size = answer_chars(raw)
                 if size > policy.max_answer_chars:
                     raw = parsed = None
