@@ -109,11 +109,12 @@ class PoliteClient(arxiv.Client):
         retries: int,
         backoff: float,
         timeout: float,
-        limits: HttpLimits,
         stats: RequestStats,
+        limits: HttpLimits | None = None,
     ) -> None:
         super().__init__(page_size=page_size, delay_seconds=0.0, num_retries=0)
         self.query_url_format = endpoint + "?{}"
+        limits = limits or http_limits(Context(), "arxiv")  # default: the default context's
         self._session = bound_session(_TimeoutSession(timeout), limits)
         self.limiter, self.retries, self.backoff, self.stats = limiter, retries, backoff, stats
 
