@@ -123,3 +123,20 @@ def test_a_damaged_cache_is_rebuilt_and_the_run_says_so(
     report = json.loads(again.report_json.read_text())  # type: ignore[union-attr]
     assert report["model_calls"] == 0
     assert not [u for u in report["uncertainties"] if str(path) in u["message"]]
+
+
+def test_a_cache_damaged_while_in_use_is_rebuilt_on_the_next_read(tmp_path: Path) -> None:
+    from langchain_core.messages import AIMessage
+
+    path = tmp_path / "model-calls.sqlite"
+    cache = ModelCallCache(path)
+    key = cache.key("fake", "prompt", None, PLAN, "http://a/v1")
+    cache.put(key, AIMessage(content='{"queries": ["a"]}'))
+    assert cache.get(key) is not None and cache.take_notices() == []
+    path.write_bytes(b"\x00garbage" * 4096)  # damaged in place, after it was opened
+    assert cache.get(key) is None
+    notices = cache.take_notices()
+    assert len(notices) == 1 and str(path.resolve()) in notices[0]
+    cache.put(key, AIMessage(content='{"queries": ["a"]}'))  # usable again
+    assert cache.get(key) is not None
+    assert cache.key("fake", "prompt", None, PLAN, "http://b/v1") != key

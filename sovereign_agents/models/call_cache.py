@@ -5,7 +5,7 @@
 * Keyed by a hash of the endpoint (base URL), model, request mode, schema and messages, so
   two servers that serve a model of the same name never share answers.
 * Validated: a file that is not this cache (not SQLite, another schema or format version,
-  corrupt) is set aside (``<name>.corrupt``) and rebuilt empty; an entry that does not load
+  corrupt, found when opened or on any later read or write) is set aside (``<name>.corrupt``) and rebuilt empty; an entry that does not load
   as an answer is dropped. Either way a warning is logged and the next model call of the run
   reports it (``take_notices``), naming the file, so the report's Uncertainties say so.
 """
@@ -90,9 +90,8 @@ class ModelCallCache:
                 columns = [r[1] for r in db.execute("PRAGMA table_info(calls)")]
                 if columns != ["key", "response", "created"]:
                     return f"unexpected columns {columns}"
-                check = db.execute("PRAGMA quick_check").fetchone()
-                if check is None or check[0] != "ok":
-                    return f"integrity check: {check[0] if check else 'no answer'}"
+                # no full integrity check here (it reads the whole file, once per role engine):
+                # a damaged page raises on use, and get/put rebuild then (``_recover``)
         except sqlite3.Error as exc:
             return f"{type(exc).__name__}: {exc}"
         return None
