@@ -18,6 +18,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
 MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
 VERIFIERS = ("hybrid", "tfidf")
+MAX_ANSWER_CHARS = 100_000  # default of Context.max_answer_chars (and of models.CallPolicy)
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -97,6 +98,28 @@ class Context:
     max_tokens: int = field(
         default=1024, metadata={"description": "longest answer a chat model may give (tokens)"}
     )
+    max_answer_chars: int = field(
+        default=MAX_ANSWER_CHARS,
+        metadata={
+            "description": "longest chat answer accepted (characters; the HTTP body is cut "
+            "near this size too): a longer one fails the call and the role falls back; also "
+            "the most the trace keeps of any one text of a call"
+        },
+    )
+    request_deadline_s: float = field(
+        default=120.0,
+        metadata={
+            "description": "wall-clock deadline of every HTTP request (model, embeddings, "
+            "arXiv), connection to last byte; a request past it fails like a timeout"
+        },
+    )
+    max_response_bytes: int = field(
+        default=8_000_000,
+        metadata={
+            "description": "largest HTTP response body read (arXiv pages, embeddings, chat); "
+            "a larger one fails the request"
+        },
+    )
     model_http_retries: int = field(
         default=3, metadata={"description": "retries on 429/5xx/connection failures"}
     )
@@ -139,7 +162,13 @@ class Context:
     arxiv_backoff: float = field(
         default=2.0, metadata={"description": "first retry delay in seconds, doubled each time"}
     )
-    arxiv_timeout: float = field(default=30.0, metadata={"description": "seconds per request"})
+    arxiv_timeout: float = field(
+        default=30.0,
+        metadata={
+            "description": "seconds a connection or one read may stall (the whole request is "
+            "bounded by request_deadline_s)"
+        },
+    )
     arxiv_categories: list[str] = field(
         default_factory=list, metadata={"description": "arXiv categories to keep, e.g. cs.CL"}
     )
@@ -258,6 +287,10 @@ class Context:
             raise ConfigError("max_concurrency must be >= 1 (or None for LangGraph's default)")
         if self.max_revisions < 0:
             raise ConfigError("max_revisions must be >= 0")
+        if not self.request_deadline_s > 0:  # NaN fails too
+            raise ConfigError("request_deadline_s must be > 0 seconds")
+        if self.max_answer_chars < 1_000 or self.max_response_bytes < 10_000:
+            raise ConfigError("max_answer_chars must be >= 1000 and max_response_bytes >= 10000")
 
     def llm_for(self, role: str) -> Any:
         return self.role_llms.get(role, self.llm)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -19,6 +19,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sovereign_agents.cache import cache_dir, cached_pickle
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.text import analyze
+
+if TYPE_CHECKING:
+    from sovereign_agents.http_limits import HttpLimits
 
 
 class LSAEmbeddings(Embeddings):
@@ -123,7 +126,9 @@ def check_embeddings_spec(spec: Any) -> None:
     )
 
 
-def resolve_embeddings(spec: Any, base_url: str | None = None) -> Embeddings | str:
+def resolve_embeddings(
+    spec: Any, base_url: str | None = None, limits: HttpLimits | None = None
+) -> Embeddings | str:
     """A spec -> an Embeddings object, or ``'lsa'`` (fitted later, on the run's texts)."""
     if isinstance(spec, Embeddings):
         return spec
@@ -132,7 +137,7 @@ def resolve_embeddings(spec: Any, base_url: str | None = None) -> Embeddings | s
     if isinstance(spec, str) and spec.startswith("nvidia:"):
         from sovereign_agents.models import nvidia_embeddings
 
-        return nvidia_embeddings(spec.removeprefix("nvidia:"), base_url)
+        return nvidia_embeddings(spec.removeprefix("nvidia:"), base_url, limits)
     raise ConfigError(
         f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
         "Embeddings object through the Python API"

@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
 from sovereign_agents import goal, schemas
+from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
-from sovereign_agents.redaction import redact
+from sovereign_agents.redaction import redact, redact_data
 from sovereign_agents.report_html import render_html
 from sovereign_agents.state import ResearchState
 
@@ -51,8 +51,9 @@ def serde_allowlist() -> list[tuple[str, str]]:
     ]
 
 
-def serializer() -> JsonPlusSerializer:
-    return JsonPlusSerializer(allowed_msgpack_modules=serde_allowlist())
+def serializer() -> RedactingSerializer:
+    """LangGraph's serializer with the project's allowlist; every blob it writes is redacted."""
+    return RedactingSerializer(allowed_msgpack_modules=serde_allowlist())
 
 
 @contextmanager
@@ -84,8 +85,10 @@ class RunResult:
 
 
 def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON atomically, redacted (run.json, report.json)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(redact_data(data), indent=2, ensure_ascii=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
 
 

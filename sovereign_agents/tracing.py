@@ -134,34 +134,47 @@ def record_chat_call(
     latency_s: float,
     attempt: int,
     mode: str | None = None,
+    limit: int | None = None,
 ) -> None:
     """Record one chat-model request (the contract trace, replay and evals read).
 
     ``messages`` and ``response`` are LangChain messages; they are stored with
-    ``messages_to_dict`` so a replay model can rebuild the exact ``AIMessage``.
+    ``messages_to_dict`` so a replay model can rebuild the exact ``AIMessage``. With
+    ``limit``, every string of the record is cut at that many characters (``clip``); the
+    answers a call accepts are never longer (``max_answer_chars``), so replay is unaffected.
     """
     from langchain_core.messages import BaseMessage, messages_to_dict
 
     usage = getattr(response, "usage_metadata", None) if response is not None else None
-    record_call(
-        {
-            "kind": "chat",
-            "role": role,
-            "prompt": prompt_ref,
-            "model": model,
-            "key": message_key(messages),
-            "attempt": attempt,
-            "mode": mode,
-            "messages": messages_to_dict(messages),
-            "response": messages_to_dict([response])[0]
-            if isinstance(response, BaseMessage)
-            else None,
-            "parsed": parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else parsed,
-            "error": error,
-            "latency_s": round(latency_s, 4),
-            "tokens": dict(usage) if usage else None,
-        }
-    )
+    record: dict[str, Any] = {
+        "kind": "chat",
+        "role": role,
+        "prompt": prompt_ref,
+        "model": model,
+        "key": message_key(messages),
+        "attempt": attempt,
+        "mode": mode,
+        "messages": messages_to_dict(messages),
+        "response": messages_to_dict([response])[0] if isinstance(response, BaseMessage) else None,
+        "parsed": parsed.model_dump(mode="json") if isinstance(parsed, BaseModel) else parsed,
+        "error": error,
+        "latency_s": round(latency_s, 4),
+        "tokens": dict(usage) if usage else None,
+    }
+    record_call(clip(record, limit) if limit is not None else record)
+
+
+def clip(value: Any, limit: int) -> Any:
+    """``value`` (JSON-like) with every string longer than ``limit`` cut, marked where it was."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return value
+        return value[:limit] + f"…[truncated: {len(value) - limit:,} of {len(value):,} chars]"
+    if isinstance(value, dict):
+        return {k: clip(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clip(v, limit) for v in value]
+    return value
 
 
 def text_key(text: str) -> str:

@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel
 
 from sovereign_agents.cache import cache_dir
 from sovereign_agents.context import Context
+from sovereign_agents.http_limits import HttpLimits, http_limits
 from sovereign_agents.models.call_cache import ModelCallCache
 from sovereign_agents.models.chat_engine import ChatEngine
 from sovereign_agents.models.nim_embeddings import ValidatedEmbeddings
@@ -23,14 +24,19 @@ def model_setup(
     spec: Any, context: Context
 ) -> tuple[BaseChatModel, CallPolicy, ModelCallCache | None]:
     """A role's chat model under a run's context: the model, its retry policy, its cache."""
-    model = resolve_chat_model(spec, context.llm_base_url, context.max_tokens)
+    model = resolve_chat_model(
+        spec, context.llm_base_url, context.max_tokens, http_limits(context, "chat")
+    )
     cache = (
         ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
         if context.model_cache
         else None
     )
     policy = CallPolicy(
-        http_retries=context.model_http_retries, output_retries=context.model_output_retries
+        http_retries=context.model_http_retries,
+        output_retries=context.model_output_retries,
+        max_answer_chars=context.max_answer_chars,
+        deadline_s=context.request_deadline_s,
     )
     return model, policy, cache
 
@@ -40,5 +46,7 @@ def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
     return ChatEngine(model, context, role, policy=policy, cache=cache)
 
 
-def nvidia_embeddings(model: str, base_url: str | None = None) -> Embeddings:
-    return ValidatedEmbeddings(resolve_nim_embeddings(model, base_url))
+def nvidia_embeddings(
+    model: str, base_url: str | None = None, limits: HttpLimits | None = None
+) -> Embeddings:
+    return ValidatedEmbeddings(resolve_nim_embeddings(model, base_url, limits))

@@ -77,7 +77,8 @@ def classify(exc: BaseException) -> Failure:
     unsupported = bool(_UNSUPPORTED.search(message)) and (status is None or status >= 400)
     unsupported = unsupported or isinstance(exc, NotImplementedError)
     connection = status is None and (
-        bool(_CONNECTION.search(message))
+        isinstance(exc, TimeoutError)  # socket timeouts, and requests' Timeout via its name
+        or bool(_CONNECTION.search(message))
         or type(exc).__name__
         in {
             "ConnectionError",
@@ -85,6 +86,7 @@ def classify(exc: BaseException) -> Failure:
             "Timeout",
             "ReadTimeout",
             "ConnectTimeout",
+            "RequestDeadlineExceeded",
             "RemoteDisconnected",
         }
     )

@@ -10,10 +10,12 @@ import requests
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
+from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError
+from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
 from sovereign_agents.models.errors import note_retry_after
 
-_CHAT: dict[tuple[str, str | None, bool, int], BaseChatModel] = {}
+_CHAT: dict[tuple[str, str | None, bool, int, HttpLimits], BaseChatModel] = {}
 _LOCK = threading.Lock()
 
 
@@ -42,15 +44,29 @@ def model_name(model: Any) -> str:
     return type(model).__name__
 
 
-def watch_retry_after(model: Any) -> None:
-    """Hook the NVIDIA client's HTTP session so a failed response's Retry-After is kept."""
+def endpoint_of(model: Any) -> str:
+    """Where a chat model's requests go (its base URL), or its class for an in-process
+    model: part of every model-call cache key, so two servers never share answers."""
+    for owner in (model, getattr(model, "_client", None), getattr(model, "client", None)):
+        for attribute in ("base_url", "openai_api_base", "api_base", "endpoint", "endpoint_url"):
+            value = getattr(owner, attribute, None)
+            if isinstance(value, str) and value:
+                return value.rstrip("/")
+    return f"{type(model).__module__}.{type(model).__qualname__}"
+
+
+def instrument_http(model: Any, limits: HttpLimits) -> None:
+    """Bound every HTTP request of an NVIDIA client (deadline, body size: ``http_limits``) and
+    keep a failed response's Retry-After."""
     client = getattr(model, "_client", None)
     make = getattr(client, "get_session_fn", None)
     if client is None or make is None:
         return
+    if isinstance(getattr(client, "timeout", None), int | float):
+        client.timeout = min(client.timeout, limits.deadline_s)  # also bounds 202 polling
 
-    def session_with_hook() -> requests.Session:
-        session = make()
+    def bounded_session() -> requests.Session:
+        session = bound_session(make(), limits)
 
         def remember(response: requests.Response, *args: Any, **kwargs: Any) -> None:
             if response.status_code >= 400:
@@ -59,12 +75,17 @@ def watch_retry_after(model: Any) -> None:
         session.hooks["response"].append(remember)
         return session
 
-    client.get_session_fn = session_with_hook
+    client.get_session_fn = bounded_session
 
 
 def resolve_chat_model(
-    spec: Any, base_url: str | None = None, max_tokens: int = 1024
+    spec: Any,
+    base_url: str | None = None,
+    max_tokens: int = 1024,
+    limits: HttpLimits | None = None,
 ) -> BaseChatModel:
+    """A chat model for ``spec``; an ``nvidia:`` model's HTTP requests are bounded by
+    ``limits`` (default: the default context's ``http_limits(..., "chat")``)."""
     if isinstance(spec, BaseChatModel):
         return spec
     if not (isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > 7):
@@ -73,7 +94,8 @@ def resolve_chat_model(
             "chat model through the Python API"
         )
     url, key = nim_endpoint(base_url)
-    cache_key = (spec, url, telemetry_enabled(), max_tokens)
+    limits = limits or http_limits(Context(), "chat")
+    cache_key = (spec, url, telemetry_enabled(), max_tokens, limits)
     with _LOCK:
         if cache_key not in _CHAT:
             from langchain_nvidia_ai_endpoints import ChatNVIDIA
@@ -89,16 +111,18 @@ def resolve_chat_model(
                 )
             except Exception as exc:  # the client validates the model name and URL
                 raise ConfigError(f"cannot use {spec}: {exc}") from exc
-            watch_retry_after(model)
+            instrument_http(model, limits)
         return _CHAT[cache_key]
 
 
-def resolve_nim_embeddings(model: str, base_url: str | None = None) -> Embeddings:
+def resolve_nim_embeddings(
+    model: str, base_url: str | None = None, limits: HttpLimits | None = None
+) -> Embeddings:
     from langchain_nvidia_ai_endpoints import NVIDIAEmbeddings
 
     url, key = nim_endpoint(base_url)
     try:
-        return NVIDIAEmbeddings(
+        embeddings = NVIDIAEmbeddings(
             model=model,
             base_url=url,
             api_key=key,
@@ -107,3 +131,5 @@ def resolve_nim_embeddings(model: str, base_url: str | None = None) -> Embedding
         )
     except Exception as exc:
         raise ConfigError(f"cannot use embeddings nvidia:{model}: {exc}") from exc
+    instrument_http(embeddings, limits or http_limits(Context(), "embeddings"))
+    return embeddings

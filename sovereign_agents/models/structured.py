@@ -10,6 +10,11 @@ Modes, tried in order and remembered per model once one is found unsupported:
 HTTP 429, 5xx and connection failures are retried with backoff, honouring Retry-After. An
 answer that is not valid for the schema is sent back with the validation error, a bounded
 number of times. Every request is recorded (``tracing.record_chat_call``).
+
+Answers are bounded and cleaned where they enter the run: an answer longer than
+``CallPolicy.max_answer_chars`` fails the call (``AnswerTooLarge``, not retried: the model
+would say it again), and every answer, raw and parsed, is redacted (``redaction``) before it
+is parsed, cached, traced or written to the state.
 """
 
 from __future__ import annotations
@@ -26,8 +31,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
+from sovereign_agents.context import MAX_ANSWER_CHARS
+from sovereign_agents.http_limits import deadline_scope
 from sovereign_agents.models.call_cache import ModelCallCache
 from sovereign_agents.models.errors import classify
+from sovereign_agents.models.specs import endpoint_of
+from sovereign_agents.redaction import redact, redact_data, secret_values
 from sovereign_agents.tracing import record_chat_call
 
 S = TypeVar("S", bound=BaseModel)
@@ -41,6 +50,10 @@ class OutputInvalid(Exception):
     def __init__(self, message: str, calls: int = 0) -> None:
         super().__init__(message)
         self.calls = calls
+
+
+class AnswerTooLarge(Exception):
+    """The model's answer was longer than the run allows (``max_answer_chars``)."""
 
 
 class CallFailed(Exception):
@@ -59,6 +72,8 @@ class CallPolicy:
     max_wait: float = 30.0
     sleep: Callable[[float], None] = time.sleep
     first_mode: str | None = None  # start the ladder here (default: what worked last time)
+    max_answer_chars: int = MAX_ANSWER_CHARS  # longer answers fail the call
+    deadline_s: float | None = None  # one deadline for all HTTP requests of one attempt
 
 
 @dataclass
@@ -150,6 +165,30 @@ def _request(
     return raw, *parse(raw, schema)
 
 
+def answer_chars(raw: AIMessage) -> int:
+    """The size of an answer: its text, tool calls and extra fields, in characters."""
+    content = raw.content if isinstance(raw.content, str) else json.dumps(raw.content)
+    extra = json.dumps([raw.tool_calls, raw.additional_kwargs], default=str)
+    return len(content) + (len(extra) if raw.tool_calls or raw.additional_kwargs else 0)
+
+
+def scrub(
+    raw: AIMessage, parsed: S | None, error: str | None, schema: type[S]
+) -> tuple[AIMessage, S | None, str | None]:
+    """The answer with every secret redacted (a model may echo the key it was called with)."""
+    secrets = secret_values()
+    dumped = raw.model_dump()
+    clean = redact_data(dumped, secrets)
+    if clean != dumped:
+        raw = AIMessage.model_validate(clean)
+    if parsed is not None:
+        values = parsed.model_dump()
+        cleaned = redact_data(values, secrets)
+        if cleaned != values:
+            parsed = schema.model_validate(cleaned)
+    return raw, parsed, redact(error, secrets) if error else None
+
+
 def parse(raw: AIMessage, schema: type[S]) -> tuple[S | None, str | None]:
     text = raw.content if isinstance(raw.content, str) else json.dumps(raw.content)
     if not text.strip():
@@ -193,12 +232,15 @@ def _call(
 ) -> CallOutcome:
     conversation = list(messages)
     calls, notes = 0, []
+    endpoint = endpoint_of(model)
+    if cache is not None:
+        notes += cache.take_notices()
     mode_index = MODES.index(policy.first_mode) if policy.first_mode else _start_mode(model)
     http_attempt = output_attempt = 0
     while True:
         mode = MODES[min(mode_index, len(MODES) - 1)]
         key = (
-            cache.key(model_label, mode, schema.model_json_schema(), conversation)
+            cache.key(model_label, mode, schema.model_json_schema(), conversation, endpoint)
             if cache
             else None
         )
@@ -208,12 +250,22 @@ def _call(
         parsed: S | None = None
         error: str | None = None
         try:
-            if cached is not None:
+            if cached is not None and answer_chars(cached) <= policy.max_answer_chars:
                 raw = cached
                 parsed, error = parse(raw, schema)
             else:
+                cached = None
                 calls += 1
-                raw, parsed, error = _request(model, mode, schema, conversation)
+                with deadline_scope(policy.deadline_s):
+                    raw, parsed, error = _request(model, mode, schema, conversation)
+                size = answer_chars(raw)
+                if size > policy.max_answer_chars:
+                    raw = parsed = None
+                    raise AnswerTooLarge(
+                        f"the answer had {size:,} characters, over max_answer_chars="
+                        f"{policy.max_answer_chars:,}"
+                    )
+                raw, parsed, error = scrub(raw, parsed, error, schema)
         except Exception as exc:
             if isinstance(exc, NotImplementedError):
                 calls -= 1  # refused locally by the client: no request reached the model
@@ -229,6 +281,7 @@ def _call(
                 latency_s=time.perf_counter() - started,
                 attempt=calls,
                 mode=mode,
+                limit=policy.max_answer_chars,
             )
             if failure.unsupported and mode_index < len(MODES) - 1:
                 mode_index = _downgrade(model, mode_index)
@@ -261,7 +314,10 @@ def _call(
             latency_s=time.perf_counter() - started,
             attempt=calls,
             mode=mode,
+            limit=policy.max_answer_chars,
         )
+        if cache is not None:
+            notes += cache.take_notices()
         if parsed is not None:
             if cache and key and cached is None:
                 cache.put(key, raw)

@@ -18,6 +18,7 @@ from sovereign_agents.embeddings import (
     describe_embeddings,
     resolve_embeddings,
 )
+from sovereign_agents.http_limits import http_limits
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.schemas import Paper, RankedPaper, SearchHit, Uncertainty
 from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
@@ -42,7 +43,9 @@ def fuse(hits: list[SearchHit]) -> tuple[dict[str, Paper], dict[str, float], dic
 
 def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncertainty]]:
     """The configured embeddings; LSA is fitted on the corpus (local search) or on the texts."""
-    spec = resolve_embeddings(context.embeddings, context.llm_base_url)
+    spec = resolve_embeddings(
+        context.embeddings, context.llm_base_url, http_limits(context, "embeddings")
+    )
     if not isinstance(spec, str):
         return spec, []
     backend = search_backend(context)

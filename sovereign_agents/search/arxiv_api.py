@@ -8,6 +8,9 @@
   (``PartialResults``) when a later page fails for good.
 * Complete results are cached in SQLite, keyed by endpoint, query and parameters, so a rerun
   makes no request.
+* Every request has a whole-request deadline and a response size cap
+  (``http_limits``: ``request_deadline_s``, ``max_response_bytes``); a request past its
+  deadline is retried like a timeout, an oversized page fails the query.
 * ``SOVEREIGN_ARXIV_API_URL`` (or ``Context.arxiv_api_url``) sets the client's
   ``query_url_format``; an endpoint that cannot be reached raises ``SearchUnavailable``.
 """
@@ -32,6 +35,7 @@ from sovereign_agents.cache import cache_dir
 from sovereign_agents.context import Context
 from sovereign_agents.corpus import split_arxiv_id
 from sovereign_agents.errors import SearchUnavailable
+from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
 from sovereign_agents.schemas import Paper
 from sovereign_agents.search.base import PartialResults
 from sovereign_agents.text import STOP_WORDS, tokens
@@ -106,10 +110,12 @@ class PoliteClient(arxiv.Client):
         backoff: float,
         timeout: float,
         stats: RequestStats,
+        limits: HttpLimits | None = None,
     ) -> None:
         super().__init__(page_size=page_size, delay_seconds=0.0, num_retries=0)
         self.query_url_format = endpoint + "?{}"
-        self._session = _TimeoutSession(timeout)
+        limits = limits or http_limits(Context(), "arxiv")  # default: the default context's
+        self._session = bound_session(_TimeoutSession(timeout), limits)
         self.limiter, self.retries, self.backoff, self.stats = limiter, retries, backoff, stats
 
     def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> Any:
@@ -210,6 +216,7 @@ class ArxivSearch:
             retries=self.context.arxiv_retries,
             backoff=self.context.arxiv_backoff,
             timeout=self.context.arxiv_timeout,
+            limits=http_limits(self.context, "arxiv"),
             stats=self.stats,
         )
 
@@ -294,6 +301,8 @@ def arxiv_backend(context: Context) -> ArxivSearch:
         context.arxiv_retries,
         context.arxiv_backoff,
         context.arxiv_timeout,
+        context.request_deadline_s,
+        context.max_response_bytes,
     )
     with _BACKENDS_LOCK:
         if key not in _BACKENDS:

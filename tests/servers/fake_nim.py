@@ -7,10 +7,21 @@ writer cites the first claim, reviewers score by prompt version (v1 -> 7.5, v2 -
 prompt sensitivity is visible), the reviser asks for one new query, the judge says SUPPORT. Faults are scripted per
 request: ``script([(429, {...}, {"Retry-After": "2"}), (500, ...), ...])`` answers the next
 requests so, before the defaults resume. ``requests`` records every request body.
+
+Hostile modes, for the secrecy and resource-bound tests:
+
+* ``echo_key = True``: every chat answer quotes the bearer token it was called with, plain and
+  in base64, in every free-text field and in the completion's ``id`` and ``model``;
+* ``hostile = "huge"``: chat answers are ``huge_bytes`` long (valid JSON, declared length);
+  ``"endless"``: chat answers stream without end (no length, the connection never closes);
+  ``"trickle"``: the whole chat response, status line first, one byte per
+  ``trickle_interval`` seconds. ``hostile_hits`` counts the chat requests answered so.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import re
 import threading
@@ -18,6 +29,8 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.servers import hostile
 
 Scripted = tuple[int, Any, dict[str, str]]
 
@@ -88,6 +101,20 @@ def default_answer(prompt: str) -> dict[str, Any]:
     return {}
 
 
+_KEEP = {"label", "severity", "evidence", "claim_ids", "drop_claim_ids"}
+
+
+def with_key(value: Any, key: str, field: str = "") -> Any:
+    """``value`` with ``key`` (and its base64) appended to every free-text string."""
+    if isinstance(value, dict):
+        return {k: with_key(v, key, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_key(v, key, field) for v in value]
+    if isinstance(value, str) and field not in _KEEP:
+        return f"{value} {key} {base64.b64encode(key.encode()).decode()}"
+    return value
+
+
 class FakeNim:
     def __init__(self, dim: int = 8, token_level_embeddings: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -96,6 +123,12 @@ class FakeNim:
         self.token_level_embeddings = token_level_embeddings
         self.answer: Callable[[str], dict[str, Any]] = default_answer
         self.chat_delay = 0.0  # seconds before each chat answer: calls "in flight"
+        self.echo_key = False
+        self.hostile: str | None = None
+        self.huge_bytes = 30_000_000
+        self.trickle_interval = 1.0
+        self.hostile_hits = 0
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -110,6 +143,7 @@ class FakeNim:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -124,6 +158,11 @@ class FakeNim:
             self.answer = default_answer
             self.token_level_embeddings = False
             self.chat_delay = 0.0
+            self.echo_key = False
+            self.hostile = None
+            self.huge_bytes = 30_000_000
+            self.trickle_interval = 1.0
+            self.hostile_hits = 0
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if "messages" in r]
@@ -134,7 +173,7 @@ class FakeNim:
             vector[hash(word) % self.dim] += 1.0
         return vector
 
-    def _respond(self, path: str, body: dict[str, Any]) -> Scripted:
+    def _respond(self, path: str, body: dict[str, Any], token: str = "") -> Scripted:
         with self.lock:
             self.requests.append(body)
             if self.scripted:
@@ -173,7 +212,34 @@ class FakeNim:
         prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
         if self.chat_delay:
             time.sleep(self.chat_delay)
+        if self.echo_key and token:
+            answer = completion(json.dumps(with_key(self.answer(prompt), token)))
+            answer["id"] = f"chatcmpl-{token}"
+            answer["model"] = f"fake {token}"
+            return 200, answer, {}
         return 200, completion(json.dumps(self.answer(prompt))), {}
+
+    # --- hostile answers (chat completions only) -----------------------------------------
+    def _hostile(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Answer ``handler``'s chat request in the hostile mode, if one is set."""
+        mode = self.hostile
+        if mode is None or not handler.path.endswith("/chat/completions"):
+            return False
+        with self.lock:
+            self.hostile_hits += 1
+        handler.close_connection = True
+        envelope = json.dumps(completion("")).encode()
+        prefix, suffix = envelope.split(b'"content": ""', 1)
+        prefix, suffix = prefix + b'"content": "', b'"' + suffix
+        slow = json.dumps(completion(json.dumps({"queries": ["slow"]}))).encode()
+        with contextlib.suppress(OSError):  # the client gave up: what the tests want
+            if mode == "huge":
+                hostile.huge(handler, prefix, suffix, self.huge_bytes, self.stopping)
+            elif mode == "endless":
+                hostile.endless(handler, prefix, self.stopping)
+            else:
+                hostile.trickle(handler, slow, self.trickle_interval, self.stopping)
+        return True
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -195,7 +261,12 @@ class FakeNim:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                self._reply(*fake._respond(self.path, body))
+                if fake._hostile(self):
+                    with fake.lock:
+                        fake.requests.append(body)
+                    return
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                self._reply(*fake._respond(self.path, body, token))
 
             def log_message(self, format: str, *args: object) -> None:
                 return
