@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
+import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -140,6 +144,14 @@ def run(
             help="pause for a human verdict on disputed claims (answer with resume --verdict)",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="start over even if --out holds an unfinished (resumable) run; a finished "
+            "run there is always replaced",
+        ),
+    ] = False,
 ) -> None:
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.corpus import load_corpus
@@ -178,6 +190,7 @@ def run(
                 on_event=progress_printer(quiet),
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
+                force=force,
             )
     print_result(result)
 
@@ -194,20 +207,68 @@ def reported() -> Iterator[None]:
 
 @contextmanager
 def guarded(run_dir: Path) -> Iterator[None]:
-    """A bug in a run becomes one line; the run folder keeps what was produced."""
+    """A bug in a run becomes one line; the run folder keeps what was produced. Ctrl-C or
+    SIGTERM stops the run at once with one line saying how to continue it."""
     try:
-        yield
+        with stoppable(run_dir):
+            yield
     except SovereignError:
         raise
     except Exception as exc:
         if os.environ.get("SOVEREIGN_DEBUG"):
             raise
+        if disk_full(exc):
+            then = (
+                f"`sovereign resume {run_dir}` continues from the last checkpoint"
+                if (run_dir / "run.json").is_file()
+                else "run again"
+            )
+            fail(f"disk full while writing {run_dir} ({exc}); free some space, then {then}", 1)
         fail(
             f"unexpected {type(exc).__name__}: {exc} (checkpoints and trace kept in "
             f"{run_dir}; `sovereign resume {run_dir}` continues; set SOVEREIGN_DEBUG=1 for "
             "the traceback)",
             1,
         )
+
+
+def disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def stoppable(run_dir: Path) -> Iterator[None]:
+    """While a run writes into ``run_dir``, SIGINT and SIGTERM end the process at once.
+
+    Nothing is lost that a resume needs: every finished step is checkpointed and every
+    finished task's writes are saved as it finishes, so stopping is a kill that resume is
+    built for -- and waiting for in-flight model calls (minutes) is what a user pressing
+    Ctrl-C does not want. The handler writes one line with ``os.write`` (no lock it could
+    deadlock on) and leaves with ``os._exit`` (no thread to join)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        line = (
+            f"stopped by {name}; checkpoints kept in {run_dir}; continue with "
+            f"`sovereign resume {run_dir}`\n"
+        )
+        os.write(sys.stderr.fileno(), line.encode(errors="replace"))
+        os._exit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def print_result(result: RunResult) -> None:

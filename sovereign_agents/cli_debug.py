@@ -128,6 +128,9 @@ def fork(
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="replace an unfinished run in the fork's folder")
+    ] = False,
 ) -> None:
     """Start a new branch of a run from one of its earlier checkpoints (time travel)."""
     from sovereign_agents.runner import context_from_run, find_checkpoint, fork_run, read_run
@@ -148,6 +151,7 @@ def fork(
                 on_event=progress_printer(quiet),
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
+                force=force,
             )
     out.print(f"forked {run_dir} at {checkpoint} into {target}")
     print_result(result)

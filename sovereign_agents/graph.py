@@ -66,7 +66,13 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
     g.add_edge("verify", "draft")
     for role in REVIEWER_ROLES:
         g.add_edge("draft", role)
-    g.add_edge(list(REVIEWER_ROLES), "aggregate")
+        # One plain edge per reviewer, not the fan-in ``add_edge([...], "aggregate")``: the
+        # reviewers always run in one step (all three leave draft), so aggregate runs once
+        # after them either way, but the fan-in's barrier channel keeps a set of names across
+        # rounds that LangGraph checkpoints by reference; with background checkpoint saves,
+        # round 2's reviewers wrote into round 1's saved checkpoints (a phantom ``aggregate``
+        # in their ``next``; a fork there ran aggregate early and never reached the report).
+        g.add_edge(role, "aggregate")
     g.add_conditional_edges("aggregate", route_after_tribunal, ["revise", "human_review"])
     g.add_conditional_edges("revise", fan_out_queries, ["search", "index"])
     g.add_edge("human_review", "policy")

@@ -22,6 +22,7 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 from pydantic import BaseModel
 
@@ -32,10 +33,16 @@ from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
 from sovereign_agents.redaction import redact, redact_data
 from sovereign_agents.report_html import render_html
+from sovereign_agents.run_folder import (
+    clear_report,
+    is_finished,
+    repair_trace,
+    start_fresh,
+    writer_lock,
+)
 from sovereign_agents.state import ResearchState
 
 CHECKPOINTS = "checkpoints.sqlite"
-REPORT_FILES = ("report.md", "report.json", "report.html")
 ProgressFn = Callable[[dict[str, Any]], None]
 
 
@@ -86,10 +93,19 @@ class RunResult:
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON atomically, redacted (run.json, report.json)."""
+    write_text(path, json.dumps(redact_data(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write atomically: a kill or a full disk mid-write leaves the old file or none, and no
+    half-written temporary file behind."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    text = json.dumps(redact_data(data), indent=2, ensure_ascii=False)
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def with_concurrency(config: RunnableConfig, context: Context) -> RunnableConfig:
@@ -110,29 +126,50 @@ def run_research(
     on_event: ProgressFn | None = None,
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
+    force: bool = False,
 ) -> RunResult:
     """Run the graph into ``out_dir``: checkpoints, trace, and the report when it finishes.
 
     With ``interrupt_before`` / ``interrupt_after`` (node names) the run pauses there: the
     checkpoint is saved, no report is written, and ``resume_run`` continues it.
+
+    ``out_dir`` is held by this run alone (a second writer fails at once). A finished run
+    already there is replaced (its files, not the folder's other files); an unfinished one is
+    kept for ``resume_run`` unless ``force``.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     check_nodes([*interrupt_before, *interrupt_after])
-    run_id = run_id or uuid.uuid4().hex[:12]
-    write_json(
-        out / "run.json",
-        {
-            "run_id": run_id,
-            "thread_id": run_id,
-            "goal": goal,
-            "paper": paper,
-            "context": context.describe(),
-        },
-    )
-    inputs: dict[str, Any] = {"goal": goal, "paper": paper, "run_id": run_id}
-    config = thread_config(run_id)
-    return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after)
+    with writer_lock(out):
+        start_fresh(out, force=force)
+        run_id = run_id or uuid.uuid4().hex[:12]
+        with sqlite_checkpointer(out / CHECKPOINTS):
+            pass  # the checkpoint file exists before run.json names the run
+        write_json(out / "run.json", run_record(run_id, goal, paper, context))
+        config = thread_config(run_id)
+        return _stream(
+            run_inputs(run_id, goal, paper),
+            config,
+            context,
+            out,
+            on_event,
+            interrupt_before,
+            interrupt_after,
+        )
+
+
+def run_record(run_id: str, goal: str, paper: str | None, context: Context) -> dict[str, Any]:
+    """What ``run.json`` holds: enough to restart the run from its input."""
+    return {
+        "run_id": run_id,
+        "thread_id": run_id,
+        "goal": goal,
+        "paper": paper,
+        "context": context.describe(),
+    }
+
+
+def run_inputs(run_id: str, goal: str, paper: str | None) -> dict[str, Any]:
+    return {"goal": goal, "paper": paper, "run_id": run_id}
 
 
 def resume_run(
@@ -148,38 +185,76 @@ def resume_run(
 ) -> RunResult:
     """Continue a paused or interrupted (even killed) run from its last checkpoint.
 
+    A run is finished exactly when its report exists; anything else continues: LangGraph
+    applies the saved writes of the interrupted step, re-runs only its tasks that had not
+    saved theirs, and the report is written at the end (also when the kill came after the
+    last checkpoint). A run killed before its first checkpoint starts again from its input.
+
     ``state_update`` edits the state first (as if the node that ran last had written it);
-    ``resume`` answers a pending ``interrupt()`` (``Command(resume=...)``). Completed nodes
-    are not run again: LangGraph continues from the checkpoint, re-running only the tasks of
-    the interrupted step that had not saved their writes.
+    ``resume`` answers a pending ``interrupt()`` (``Command(resume=...)``).
     """
     out = Path(run_dir)
+    check_nodes([*interrupt_before, *interrupt_after])
+    with writer_lock(out):
+        return _resume(
+            out,
+            context,
+            state_update,
+            resume,
+            on_event,
+            interrupt_before,
+            interrupt_after,
+            checkpoint_id,
+        )
+
+
+def _resume(
+    out: Path,
+    context: Context | None,
+    state_update: dict[str, Any] | None,
+    resume: Any,
+    on_event: ProgressFn | None,
+    interrupt_before: Sequence[str],
+    interrupt_after: Sequence[str],
+    checkpoint_id: str | None,
+) -> RunResult:
+    """``resume_run`` once the folder's writer lock is held."""
     run = read_run(out)
     context = context or context_from_run(run)
-    check_nodes([*interrupt_before, *interrupt_after])
     config = thread_config(run["thread_id"], checkpoint_id)
+    if is_finished(out) and not state_update and checkpoint_id is None:
+        raise InputError(f"the run in {out} has finished; nothing to resume")
+    inputs: Any = None
     with sqlite_checkpointer(out / CHECKPOINTS) as saver:
         graph = build_graph(checkpointer=saver)
         snapshot = graph.get_state(config)
         if not snapshot.values:
-            raise InputError(f"{out} has no checkpoint to resume from")
-        if not snapshot.next and not state_update:
-            raise InputError(f"the run in {out} has finished; nothing to resume")
+            if state_update or checkpoint_id or resume is not None or not run.get("goal"):
+                raise InputError(f"{out} has no checkpoint to resume from")
+            inputs = run_inputs(run["thread_id"], run["goal"], run.get("paper"))
         if state_update:
-            config = graph.update_state(
-                snapshot.config,
-                check_state_update(state_update),
-                as_node=last_node(graph, snapshot),
-            )
-        pending = pending_interrupts(snapshot)
+            config = edit_state(graph, snapshot, check_state_update(state_update))
+        pending = pending_interrupts(snapshot) if snapshot.values else []
         if pending and resume is None:
             raise InputError(
                 "the run waits for an answer to an interrupt: "
                 + json.dumps(pending, ensure_ascii=False, default=str)[:400]
             )
         check_answer(pending, resume)
-    inputs: Any = Command(resume=resume) if pending else None
+    if pending:
+        inputs = Command(resume=resume)
+    clear_report(out)
     return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after)
+
+
+def edit_state(graph: Any, snapshot: Any, update: dict[str, Any]) -> RunnableConfig:
+    try:
+        config: RunnableConfig = graph.update_state(
+            snapshot.config, update, as_node=last_node(graph, snapshot)
+        )
+    except InvalidUpdateError as exc:
+        raise InputError(f"cannot edit the state at this checkpoint: {exc}") from exc
+    return config
 
 
 def fork_run(
@@ -192,40 +267,45 @@ def fork_run(
     on_event: ProgressFn | None = None,
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
+    force: bool = False,
 ) -> RunResult:
     """Time travel: a new run folder that continues from an earlier checkpoint of a run.
 
     The original folder is left as it was; the fork holds a copy of its checkpoints and
-    trace (marked where the fork starts) and continues from ``checkpoint_id``.
+    trace (marked where the fork starts) and continues from ``checkpoint_id``. The fork's
+    folder follows ``run_research``'s rules (one writer; an unfinished run there is kept).
     """
     src, out = Path(run_dir), Path(out_dir)
+    check_nodes([*interrupt_before, *interrupt_after])
     if out.resolve() == src.resolve():
         raise InputError("a fork needs its own folder (--out)")
     run = read_run(src)
     checkpoint_id = find_checkpoint(src, run["thread_id"], checkpoint_id).config["configurable"][
         "checkpoint_id"
     ]
-    out.mkdir(parents=True, exist_ok=True)
-    with (
-        sqlite3.connect(str(src / CHECKPOINTS)) as source,
-        sqlite3.connect(str(out / CHECKPOINTS)) as target,
-    ):
-        source.backup(target)
-    shutil.copyfile(src / "trace.jsonl", out / "trace.jsonl")
-    with (out / "trace.jsonl").open("a") as trace:
-        trace.write(json.dumps({"event": "fork", "from": str(src), "at": checkpoint_id}) + "\n")
-    write_json(out / "run.json", {**run, "forked_from": {"run": str(src), "at": checkpoint_id}})
-    for name in REPORT_FILES:
-        (out / name).unlink(missing_ok=True)
-    return resume_run(
-        out,
-        context=context,
-        state_update=state_update,
-        on_event=on_event,
-        interrupt_before=interrupt_before,
-        interrupt_after=interrupt_after,
-        checkpoint_id=checkpoint_id,
-    )
+    with writer_lock(out):
+        start_fresh(out, force=force)
+        with (
+            sqlite3.connect(str(src / CHECKPOINTS)) as source,
+            sqlite3.connect(str(out / CHECKPOINTS)) as target,
+        ):
+            source.backup(target)
+        shutil.copyfile(src / "trace.jsonl", out / "trace.jsonl")
+        repair_trace(out / "trace.jsonl")
+        with (out / "trace.jsonl").open("a") as trace:
+            fork = {"event": "fork", "from": str(src), "at": checkpoint_id}
+            trace.write(json.dumps(fork) + "\n")
+        write_json(out / "run.json", {**run, "forked_from": {"run": str(src), "at": checkpoint_id}})
+        return _resume(
+            out,
+            context,
+            state_update,
+            None,
+            on_event,
+            interrupt_before,
+            interrupt_after,
+            checkpoint_id,
+        )
 
 
 def _stream(
@@ -240,7 +320,12 @@ def _stream(
     trace_path = out / "trace.jsonl"
     thread_id = config["configurable"]["thread_id"]
     config = with_concurrency(config, context)
-    with sqlite_checkpointer(out / CHECKPOINTS) as saver, trace_path.open("a") as trace:
+    repair_trace(trace_path)
+    # line-buffered: every record reaches the file whole, whenever the process is stopped
+    with (
+        sqlite_checkpointer(out / CHECKPOINTS) as saver,
+        trace_path.open("a", buffering=1, encoding="utf-8") as trace,
+    ):
         graph = build_graph(
             checkpointer=saver,
             interrupt_before=list(interrupt_before) or None,
@@ -252,7 +337,6 @@ def _stream(
             if chunk.get("event") == "node":
                 record = {"thread_id": thread_id, **chunk}
                 trace.write(redact(json.dumps(record, ensure_ascii=False, default=str)) + "\n")
-                trace.flush()
             if on_event is not None:
                 on_event(chunk)
         snapshot = graph.get_state(thread_config(thread_id))
@@ -271,9 +355,9 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
         json_path = out / "report.json"
         write_json(json_path, json.loads(redact(json.dumps(report, ensure_ascii=False))))
         md_path = out / "report.md"
-        write_text(md_path, redact(values["report_markdown"]))
         html_path = out / "report.html"
         write_text(html_path, redact(render_html(report, paper_abstracts(values))))
+        write_text(md_path, redact(values["report_markdown"]))  # written last: the run is done
     return RunResult(
         out_dir=out,
         run_id=values.get("run_id") or thread_id,
@@ -283,12 +367,6 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
         values=values,
         report_html=html_path,
     )
-
-
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)  # atomic: a kill mid-write never leaves half a report
 
 
 def write_report_html(run_dir: Path) -> Path:
@@ -321,7 +399,8 @@ def paper_abstracts(values: dict[str, Any]) -> dict[str, str]:
 def thread_config(thread_id: str, checkpoint_id: str | None = None) -> RunnableConfig:
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if checkpoint_id:
-        configurable["checkpoint_id"] = checkpoint_id
+        # with the namespace: a state edit at this checkpoint saves under the config it read
+        configurable.update(checkpoint_id=checkpoint_id, checkpoint_ns="")
     return {"configurable": configurable}
 
 
@@ -378,13 +457,15 @@ def _is_spec(name: str, spec: str) -> bool:
 
 
 def last_node(graph: Any, snapshot: Any) -> str | None:
-    """The node whose step produced ``snapshot`` (when one node did), so an edit of the state
-    is applied as that node's write and its outgoing edges (and Sends) are re-evaluated."""
+    """The node whose step produced ``snapshot``, so an edit of the state is applied as that
+    node's write and its outgoing edges (and Sends) are re-evaluated."""
     parent = snapshot.parent_config
     if parent is None:
         return None
-    ran = set(graph.get_state(parent).next)
-    return ran.pop() if len(ran) == 1 else None
+    ran = sorted(set(graph.get_state(parent).next))
+    # parallel nodes of one step (the three reviewers) share their outgoing edges: any one
+    # of them re-evaluates those edges the same way
+    return ran[0] if ran else None
 
 
 def check_answer(pending: list[Any], answer: Any) -> None:

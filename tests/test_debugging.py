@@ -21,7 +21,9 @@ from sovereign_agents.replay import (
 )
 from sovereign_agents.runner import fork_run, resume_run, run_history, run_research
 
-GOAL = "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
+GOAL = (
+    "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
+)
 
 
 def sovereign(*args: str) -> subprocess.CompletedProcess[str]:
