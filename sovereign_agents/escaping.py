@@ -24,13 +24,15 @@ _ESCAPE_SEQUENCE = re.compile(
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
-# markdown punctuation that can start structure inline (links, images, code, emphasis,
-# strike-through, tables, headings, HTML); backslash-escaped (CommonMark escapes any ASCII
-# punctuation). <, > and & become entities so no HTML tag or entity survives.
-_MD_PUNCT = re.compile(r"([\\`*_\[\]|#~!])")
-_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# a list item at a paragraph's start: "- x", "+ x", "1. x", "2) x" (escape its marker)
-_BLOCK_START = re.compile(r"^(\d{0,9})((?<=\d)[.)]|(?<!\d)[-+])(?=\s|$)")
+# markdown punctuation that can start structure inline (links, images, code spans, emphasis,
+# table cells, headings), backslash-escaped (CommonMark escapes any ASCII punctuation); an
+# underscore only where it could open or close emphasis (not inside snake_case or AUTO_APPROVE).
+# "<" and entity-like "&...;" become entities, so no HTML tag, autolink or entity survives; a
+# lone ">" or "&" is left as it is (it renders as itself, and raw report.md stays readable).
+_MD_PUNCT = re.compile(r"([\\`*\[\]|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# a list item or quote at a paragraph's start: "- x", "+ x", "1. x", "2) x", ">x"
+_BLOCK_START = re.compile(r"^(\d{0,9})((?<=\d)[.)](?=\s|$)|(?<!\d)[-+](?=\s|$)|(?<!\d)>)")
 # a script scheme stays readable but is no longer one (the colon becomes an entity)
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|livescript)(\s*):")
 
@@ -60,9 +62,9 @@ def one_line(text: object) -> str:
 def md_text(text: object) -> str:
     """Inline markdown that renders as exactly ``text``: one line (no heading, list, quote,
     table or code block can start), markdown punctuation escaped, no HTML, no script link."""
-    flat = _MD_PUNCT.sub(r"\\\1", one_line(text))
-    flat = "".join(_MD_ENTITIES.get(ch, ch) for ch in flat)
-    flat = _BLOCK_START.sub(r"\1\\\2", flat)  # "- x", "+ x", "1. x" at a paragraph start
+    flat = _MD_ENTITY.sub("&amp;", one_line(text)).replace("<", "&lt;")
+    flat = _MD_PUNCT.sub(r"\\\1", flat)
+    flat = _BLOCK_START.sub(r"\1\\\2", flat)  # "- x", "1. x", "> x" at a paragraph start
     return _SCRIPT_SCHEME.sub(r"\1\2&#58;", flat)
 
 

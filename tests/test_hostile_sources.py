@@ -227,7 +227,7 @@ def test_hostile_sources_and_writer_cannot_hijack_the_report(
     other = next(p for p in report["papers"] if p["id"] == "2601.00012")
     assert other["url"] == "https://arxiv.org/abs/2601.00012"  # the evil.example abs replaced
     # the hostile words are still there, as text (escaped), not dropped
-    assert "&lt;script&gt;" in md and "javascript&#58;" in md.lower()
+    assert "&lt;script>alert" in md and "javascript&#58;" in md.lower()
     assert "A fake title" in md.split("## Abstract")[1].split("## 1 Introduction")[0]
 
 
@@ -260,7 +260,9 @@ def test_escaping_helpers() -> None:
     assert terminal("a\x1b[2Jb\x1b]0;t\x07c\x9b1md\re\x00f\nok") == "abcdef\nok"
     assert md_text("## x\n- y | z") == "\\#\\# x - y \\| z"  # one line: no list
     assert md_text("- item") == "\\- item" and md_text("2.5x faster") == "2.5x faster"
-    assert md_text("<b>&") == "&lt;b&gt;&amp;" and md_text("[a](b)") == "\\[a\\](b)"
+    assert md_text("<b> R&D &lt;") == "&lt;b> R&D &amp;lt;" and md_text("[a](b)") == "\\[a\\](b)"
+    assert md_text("AUTO_APPROVE _x_ >= 6.5") == "AUTO_APPROVE \\_x\\_ >= 6.5"
+    assert md_text("> quote") == "\\> quote"
     assert md_text("JavaScript:x") == "JavaScript&#58;x"
     assert html_text('<a href="javascript:x">') == "&lt;a href=&quot;javascript&#58;x&quot;&gt;"
     assert rich_safe("[/x]\x1b[2J") == "\\[/x]"
