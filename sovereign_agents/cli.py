@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
+from sovereign_agents.escaping import one_line, rich_safe, terminal
 from sovereign_agents.redaction import redact
 
 if TYPE_CHECKING:
@@ -32,8 +32,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+
+
+class SafeConsole(Console):
+    """A console that strips escape sequences and control characters from every string it
+    prints (data is interpolated through ``rich_safe``, which also escapes rich markup)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(terminal(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+err = SafeConsole(stderr=True, highlight=False)
+out = SafeConsole(highlight=False)
 
 
 @app.callback()
@@ -42,7 +52,7 @@ def _root() -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(redact(message))}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {rich_safe(one_line(redact(message)))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -51,8 +61,8 @@ def progress_printer(quiet: bool) -> Any:
         if quiet:
             return
         if event.get("event") == "progress":
-            message = escape(redact(str(event["message"])))
-            err.print(f"[cyan]{event['node']:>11}[/] {message}", soft_wrap=True)
+            message = rich_safe(redact(str(event["message"])))
+            err.print(f"[cyan]{rich_safe(event['node']):>11}[/] {message}", soft_wrap=True)
 
     return show
 
@@ -156,11 +166,11 @@ def run(
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.corpus import load_corpus
     from sovereign_agents.engines import validate_specs
+    from sovereign_agents.nodes.plan import check_goal
     from sovereign_agents.runner import run_research
 
-    if not goal.strip():
-        fail("the research goal is empty")
     with reported():
+        check_goal(goal)
         values: dict[str, Any] = {
             "llm": llm,
             "embeddings": embeddings,
@@ -274,34 +284,38 @@ def stoppable(run_dir: Path) -> Iterator[None]:
 def print_result(result: RunResult) -> None:
     """The outcome of a run: where its files are, or where it paused and how to go on."""
     if result.paused:
-        where = ", ".join(result.next)
-        out.print(f"paused at: {where} (checkpoint {result.checkpoint_id})")
+        where = rich_safe(", ".join(result.next))
+        out.print(f"paused at: {where} (checkpoint {rich_safe(result.checkpoint_id)})")
         disputed = [
             c for p in result.interrupts if isinstance(p, dict) for c in p.get("claims", [])
         ]
         for claim in disputed:
             out.print(
-                f"  disputed {claim['id']} ({claim['confidence']:.3f}, "
-                f"{'verified' if claim['verified'] else 'unverified'}): {claim['text']}",
+                f"  disputed {rich_safe(claim['id'])} ({claim['confidence']:.3f}, "
+                f"{'verified' if claim['verified'] else 'unverified'}): "
+                f"{rich_safe(one_line(claim['text']))}",
                 soft_wrap=True,
             )
             for reason in claim["reasons"]:
-                out.print(f"      - {reason}", soft_wrap=True)
+                out.print(f"      - {rich_safe(one_line(reason))}", soft_wrap=True)
         verdicts = " ".join(f"--verdict {c['id']}=supported|rejected" for c in disputed)
         out.print(
-            f"continue: sovereign resume {result.out_dir} {verdicts}".rstrip(), soft_wrap=True
+            f"continue: sovereign resume {result.out_dir} {verdicts}".rstrip(),
+            soft_wrap=True,
+            markup=False,
         )
-        out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True)
+        out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True, markup=False)
         return
     values = result.values
     out.print(
         f"{values.get('policy', '?')}: tribunal {values.get('tribunal_score', 0):.1f}/10 "
-        f"-> {values.get('verdict', '?')}"
+        f"-> {values.get('verdict', '?')}",
+        markup=False,
     )
-    out.print(f"report: {result.report_md}", soft_wrap=True)
-    out.print(f"json:   {result.report_json}", soft_wrap=True)
-    out.print(f"html:   {result.report_html}", soft_wrap=True)
-    out.print(f"trace:  {result.trace}", soft_wrap=True)
+    out.print(f"report: {result.report_md}", soft_wrap=True, markup=False)
+    out.print(f"json:   {result.report_json}", soft_wrap=True, markup=False)
+    out.print(f"html:   {result.report_html}", soft_wrap=True, markup=False)
+    out.print(f"trace:  {result.trace}", soft_wrap=True, markup=False)
 
 
 def _register_subcommands() -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.tree import Tree
 
 from sovereign_agents.cli import (
@@ -21,6 +20,7 @@ from sovereign_agents.cli import (
     reported,
 )
 from sovereign_agents.errors import InputError
+from sovereign_agents.escaping import one_line, rich_safe
 
 RunDir = Annotated[Path, typer.Argument(help="a run folder (made by `sovereign run`)")]
 StateSet = Annotated[
@@ -108,6 +108,7 @@ def history(
     out.print(
         f"{'step':>4}  {'checkpoint':<36}  {'time':<12}  {'ran':<22}  {'next':<28}  state",
         soft_wrap=True,
+        markup=False,
     )
     for e in entries:
         sizes = " ".join(f"{k}={v}" for k, v in e.sizes.items() if v)
@@ -116,6 +117,7 @@ def history(
             f"{e.step:>4}  {e.checkpoint_id:<36}  {e.created_at[11:23]:<12}  "
             f"{', '.join(sorted(set(e.ran))):<22}  {upcoming or '(end)':<28}  {sizes}",
             soft_wrap=True,
+            markup=False,
         )
 
 
@@ -153,7 +155,7 @@ def fork(
                 interrupt_after=interrupt_after or (),
                 force=force,
             )
-    out.print(f"forked {run_dir} at {checkpoint} into {target}")
+    out.print(f"forked {run_dir} at {checkpoint} into {target}", markup=False)
     print_result(result)
 
 
@@ -190,11 +192,13 @@ def replay(
     original = json.loads(original_path.read_text(encoding="utf-8"))
     replayed = json.loads(result.report_json.read_text(encoding="utf-8"))
     diff = list(differences(original, replayed))
-    out.print(f"recorded: {summarize_outcome(original)}", soft_wrap=True)
-    out.print(f"replayed: {summarize_outcome(replayed)}", soft_wrap=True)
+    out.print(f"recorded: {summarize_outcome(original)}", soft_wrap=True, markup=False)
+    out.print(f"replayed: {summarize_outcome(replayed)}", soft_wrap=True, markup=False)
     if diff:
         fail(f"the replay diverged in: {', '.join(diff)} (see {result.trace})", 1)
-    out.print(f"replay matches: same claims, confidences, scores and verdict -> {target}")
+    out.print(
+        f"replay matches: same claims, confidences, scores and verdict -> {target}", markup=False
+    )
 
 
 @trace_app.command("show")
@@ -209,28 +213,47 @@ def trace_show(
 
     with reported():
         records = read_trace(run_dir / "trace.jsonl")
-    root = Tree(f"[bold]{run_dir}[/]")
+    root = Tree(f"[bold]{rich_safe(run_dir)}[/]")
     for record in records:
         if record.get("event") == "fork":
-            root.add(f"[magenta]fork[/] from {record['from']} at {record['at']}")
+            root.add(
+                f"[magenta]fork[/] from {safe(record.get('from'))} at {safe(record.get('at'))}"
+            )
             continue
-        status = f"[red]{escape(str(record['error']))}[/]" if record.get("error") else ""
+        status = f"[red]{safe(record['error'])}[/]" if record.get("error") else ""
         node = root.add(
-            f"[bold cyan]{record['node']}[/]{escape(task_of(record))} {record['seconds']:.3f}s "
-            f"{record['start'][11:23]} {status}"
+            f"[bold cyan]{safe(record.get('node'))}[/]{safe(task_of(record))} "
+            f"{number(record.get('seconds')):.3f}s {safe(str(record.get('start', ''))[11:23])} "
+            f"{status}"
         )
         for call in record.get("calls") or []:
+            if not isinstance(call, dict):
+                continue
             branch = node.add(describe_call(call))
             if messages and call.get("kind") == "chat":
                 for message in call.get("messages", []):
-                    text = str(message.get("data", {}).get("content", ""))
-                    branch.add(f"[dim]{message.get('type')}: {text[:300]}[/]")
+                    if not isinstance(message, dict):
+                        continue
+                    data = message.get("data")
+                    text = str(data.get("content", "") if isinstance(data, dict) else "")
+                    branch.add(f"[dim]{safe(message.get('type'))}: {safe(text[:300])}[/]")
     out.print(root)
+
+
+def safe(value: Any) -> str:
+    """A value from a trace file for rich markup: one line, no control characters, escaped."""
+    return rich_safe(one_line("" if value is None else value))
+
+
+def number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else float("nan")
 
 
 def task_of(record: dict[str, Any]) -> str:
     """What a parallel branch worked on: its query or its paper (from the input summary)."""
     data = record.get("input") or {}
+    if not isinstance(data, dict):
+        return ""
     paper = data.get("paper")
     if isinstance(paper, dict) and paper.get("id"):
         return f" [{paper['id']}]"
@@ -241,26 +264,36 @@ def task_of(record: dict[str, Any]) -> str:
 
 def describe_call(call: dict[str, Any]) -> str:
     kind = call.get("kind")
-    error = f" [red]error: {str(call['error'])[:160]}[/]" if call.get("error") else ""
+    error = f" [red]error: {safe(str(call['error'])[:160])}[/]" if call.get("error") else ""
     if kind == "chat":
         tokens = call.get("tokens") or {}
-        used = f" {tokens.get('total_tokens')} tok" if tokens.get("total_tokens") else ""
+        total = tokens.get("total_tokens") if isinstance(tokens, dict) else None
+        used = f" {safe(total)} tok" if total else ""
         parsed = " parsed" if call.get("parsed") is not None else ""
         return (
-            f"[green]chat[/] {call['role']} {call['prompt']} {call['model']} "
-            f"({call.get('mode') or '?'}) {call['latency_s']:.2f}s{used}{parsed}{error}"
+            f"[green]chat[/] {safe(call.get('role'))} {safe(call.get('prompt'))} "
+            f"{safe(call.get('model'))} ({safe(call.get('mode') or '?')}) "
+            f"{number(call.get('latency_s')):.2f}s{used}{parsed}{error}"
         )
     if kind == "search":
+        results = call.get("results")
         return (
-            f"[yellow]search[/] {call['backend']} {call['query']!r}: "
-            f"{len(call['results'])} results {call['latency_s']:.2f}s{error}"
+            f"[yellow]search[/] {safe(call.get('backend'))} {safe(repr(call.get('query')))}: "
+            f"{len(results) if isinstance(results, list) else 0} results "
+            f"{number(call.get('latency_s')):.2f}s{error}"
         )
     if kind == "embeddings":
-        return f"[blue]embeddings[/] {call['model']} dim={call['dim']} texts={len(call['vectors'])}"
+        vectors = call.get("vectors")
+        return (
+            f"[blue]embeddings[/] {safe(call.get('model'))} dim={safe(call.get('dim'))} "
+            f"texts={len(vectors) if isinstance(vectors, list) else 0}"
+        )
     if kind == "lookup":
         found = "found" if call.get("paper") else "not found"
-        return f"[yellow]lookup[/] {call['backend']} {call['paper_id']}: {found}"
-    return f"{kind}{error}"
+        return (
+            f"[yellow]lookup[/] {safe(call.get('backend'))} {safe(call.get('paper_id'))}: {found}"
+        )
+    return f"{safe(kind)}{error}"
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
 from sovereign_agents.errors import InputError
+from sovereign_agents.escaping import one_line, rich_safe
 
 
 class BatchQuery(BaseModel):
@@ -37,7 +38,7 @@ class BatchResult(BaseModel):
 def read_queries(path: Path) -> list[BatchQuery]:
     """Parse a JSON Lines file of queries; a bad line is an ``InputError`` naming it."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise InputError(f"cannot read queries file {path}: {exc.strerror or exc}") from exc
     queries: list[BatchQuery] = []
@@ -106,13 +107,15 @@ def search_command(
         print(json.dumps({"query": query, "corpus": str(corpus), "results": rows}, indent=2))
         return
     if not hits:
-        out.print(f"no papers match: {query}")
+        out.print(f"no papers match: {rich_safe(one_line(query))}")
         return
-    table = Table(title=f"{len(hits)} papers for: {query}", title_justify="left")
+    table = Table(
+        title=f"{len(hits)} papers for: {rich_safe(one_line(query))}", title_justify="left"
+    )
     table.add_column("#", justify="right")
     table.add_column("id")
     table.add_column("score", justify="right")
     table.add_column("title")
     for rank, (paper, score) in enumerate(hits, start=1):
-        table.add_row(str(rank), paper.id, f"{score:.3f}", paper.title)
+        table.add_row(str(rank), rich_safe(paper.id), f"{score:.3f}", rich_safe(paper.title))
     out.print(table)

@@ -7,6 +7,7 @@ Fields fall back to ``SOVEREIGN_*`` environment variables where that is useful.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -25,6 +26,42 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
+_BOUND_OPS = {"ge": ">=", "gt": ">", "le": "<="}
+
+
+def check_bounds(obj: Any) -> None:
+    """Each numeric field of a dataclass against its metadata bounds (``ge``, ``gt``,
+    ``le``): the right type (int fields take whole numbers, no bools), finite (no NaN or
+    infinity), in range; ``None`` only where the field's type allows it."""
+    for f in fields(obj):
+        bounds = {k: f.metadata[k] for k in ("ge", "gt", "le") if k in f.metadata}
+        if not bounds:
+            continue
+        value = getattr(obj, f.name)
+        kind = str(f.type)
+        if value is None and "None" in kind:
+            continue
+        whole = kind.startswith("int")
+        if isinstance(value, float) and whole and value.is_integer():
+            value = int(value)  # 3.0 from JSON is 3
+            setattr(obj, f.name, value)
+        ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok_type:
+            expected = "a whole number" if whole else "a number"
+            raise ConfigError(f"{f.name} must be {expected}, not {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{f.name} must be a finite number, not {value!r}")
+        if (
+            ("ge" in bounds and value < bounds["ge"])
+            or ("gt" in bounds and value <= bounds["gt"])
+            or ("le" in bounds and value > bounds["le"])
+        ):
+            allowed = " and ".join(
+                f"{ {'ge': '>=', 'gt': '>', 'le': '<='}[k] } {v}" for k, v in bounds.items()
+            )
+            raise ConfigError(f"{f.name} must be {allowed}, not {value!r}")
+
+
 @dataclass(kw_only=True)
 class PolicyRules:
     """When a run is approved, sent to a human, or rejected. Recorded in every report."""
@@ -32,15 +69,18 @@ class PolicyRules:
     approve_threshold: float | None = field(
         default=None,
         metadata={
+            "ge": 0,
+            "le": 10,
             "description": "final tribunal score needed for AUTO_APPROVE (default: the "
-            "context's approve_threshold, the tribunal's own bar, so verdict and policy agree)"
+            "context's approve_threshold, the tribunal's own bar, so verdict and policy agree)",
         },
     )
     min_verified_claims: int = field(
-        default=1, metadata={"description": "AUTO_APPROVE needs at least this many verified claims"}
+        default=1,
+        metadata={"ge": 0, "description": "AUTO_APPROVE needs at least this many verified claims"},
     )
     min_relevant_papers: int = field(
-        default=1, metadata={"description": "REJECT when fewer relevant papers were found"}
+        default=1, metadata={"ge": 0, "description": "REJECT when fewer relevant papers were found"}
     )
     # the evidence of relevance AUTO_APPROVE needs when a reviewer ran offline (no model
     # judged the draft): measured by relevance.py against the goal's concepts (goal.py)
@@ -65,6 +105,9 @@ class PolicyRules:
             "that gives what the goal asks (a number, a comparison, a metric)"
         },
     )
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
     def as_dict(self) -> dict[str, float | int | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -96,7 +139,8 @@ class Context:
         },
     )
     max_tokens: int = field(
-        default=1024, metadata={"description": "longest answer a chat model may give (tokens)"}
+        default=1024,
+        metadata={"ge": 1, "description": "longest answer a chat model may give (tokens)"},
     )
     max_answer_chars: int = field(
         default=MAX_ANSWER_CHARS,
@@ -121,10 +165,11 @@ class Context:
         },
     )
     model_http_retries: int = field(
-        default=3, metadata={"description": "retries on 429/5xx/connection failures"}
+        default=3, metadata={"ge": 0, "description": "retries on 429/5xx/connection failures"}
     )
     model_output_retries: int = field(
-        default=2, metadata={"description": "re-asks when an answer is invalid for the schema"}
+        default=2,
+        metadata={"ge": 0, "description": "re-asks when an answer is invalid for the schema"},
     )
     role_llms: dict[str, Any] = field(
         default_factory=dict,
@@ -136,7 +181,9 @@ class Context:
             "description": "'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', or an Embeddings object"
         },
     )
-    lsa_dim: int = field(default=128, metadata={"description": "dimension of the LSA index"})
+    lsa_dim: int = field(
+        default=128, metadata={"ge": 1, "le": 4096, "description": "dimension of the LSA index"}
+    )
 
     # --- search -------------------------------------------------------------------------
     corpus: str | None = field(
@@ -156,17 +203,21 @@ class Context:
     )
     arxiv_interval: float = field(
         default_factory=lambda: float(_env("SOVEREIGN_ARXIV_INTERVAL", "3.0") or 3.0),
-        metadata={"description": "seconds between arXiv requests (all threads)"},
+        metadata={"ge": 0, "description": "seconds between arXiv requests (all threads)"},
     )
-    arxiv_retries: int = field(default=3, metadata={"description": "retries per arXiv page"})
+    arxiv_retries: int = field(
+        default=3, metadata={"ge": 0, "description": "retries per arXiv page"}
+    )
     arxiv_backoff: float = field(
-        default=2.0, metadata={"description": "first retry delay in seconds, doubled each time"}
+        default=2.0,
+        metadata={"ge": 0, "description": "first retry delay in seconds, doubled each time"},
     )
     arxiv_timeout: float = field(
         default=30.0,
         metadata={
+            "gt": 0,
             "description": "seconds a connection or one read may stall (the whole request is "
-            "bounded by request_deadline_s)"
+            "bounded by request_deadline_s)",
         },
     )
     arxiv_categories: list[str] = field(
@@ -178,24 +229,31 @@ class Context:
     arxiv_date_to: str | None = field(
         default=None, metadata={"description": "latest submission date, YYYY-MM-DD"}
     )
-    n_queries: int = field(default=4, metadata={"description": "search queries per round"})
-    papers_per_query: int = field(default=8, metadata={"description": "hits kept per query"})
-    max_papers: int = field(default=12, metadata={"description": "papers kept for a run"})
+    n_queries: int = field(default=4, metadata={"ge": 1, "description": "search queries per round"})
+    papers_per_query: int = field(
+        default=8, metadata={"ge": 1, "description": "hits kept per query"}
+    )
+    max_papers: int = field(default=12, metadata={"ge": 1, "description": "papers kept for a run"})
     min_relevance: float = field(
         default=0.25,
         metadata={
+            "ge": 0,
+            "le": 1,
             "description": "papers whose relevance to the goal (0.5 semantic + 0.5 "
-            "IDF-weighted goal-term share) is below this are left out"
+            "IDF-weighted goal-term share) is below this are left out",
         },
     )
-    claims_per_paper: int = field(default=3, metadata={"description": "claims taken per paper"})
+    claims_per_paper: int = field(
+        default=3, metadata={"ge": 1, "description": "claims taken per paper"}
+    )
     max_concurrency: int | None = field(
         default=64,
         metadata={
+            "ge": 1,
             "description": "parallel model requests at most: threads for parallel branches "
             "(Send per query / paper, the reviewers) and for the stance judge's per-claim "
             "calls; lower it for a rate-limited endpoint. None = LangGraph's default, "
-            "min(32, CPUs + 4), which splits 12 extract calls into waves on a small machine"
+            "min(32, CPUs + 4), which splits 12 extract calls into waves on a small machine",
         },
     )
 
@@ -213,8 +271,10 @@ class Context:
     verify_threshold: float | None = field(
         default=None,
         metadata={
+            "ge": 0,
+            "le": 1,
             "description": "a claim is verified when confidence >= this (default: the "
-            "verifier's own: 0.15 for tfidf, the fitted one for hybrid)"
+            "verifier's own: 0.15 for tfidf, the fitted one for hybrid)",
         },
     )
     stance_judge: bool = field(
@@ -227,9 +287,12 @@ class Context:
 
     # --- tribunal and policy ------------------------------------------------------------
     approve_threshold: float = field(
-        default=6.5, metadata={"description": "tribunal mean below this triggers a revision"}
+        default=6.5,
+        metadata={"ge": 0, "le": 10, "description": "tribunal mean below this triggers a revision"},
     )
-    max_revisions: int = field(default=1, metadata={"description": "revision rounds at most"})
+    max_revisions: int = field(
+        default=1, metadata={"ge": 0, "description": "revision rounds at most"}
+    )
     review_disputed: bool = field(
         default=False,
         metadata={
@@ -239,7 +302,11 @@ class Context:
     )
     grey_zone: float = field(
         default=0.05,
-        metadata={"description": "confidences within this of the threshold count as disputed"},
+        metadata={
+            "ge": 0,
+            "le": 1,
+            "description": "confidences within this of the threshold count as disputed",
+        },
     )
     policy: PolicyRules = field(default_factory=PolicyRules)
 
@@ -276,21 +343,16 @@ class Context:
             raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
         if self.verifier not in VERIFIERS:
             raise ConfigError(f"verifier must be one of {VERIFIERS}, not {self.verifier!r}")
-        if self.verify_threshold is not None and not 0 <= self.verify_threshold <= 1:
-            raise ConfigError("verify_threshold must lie in [0, 1]")
-        if self.n_queries < 1 or self.papers_per_query < 1 or self.max_papers < 1:
-            raise ConfigError("n_queries, papers_per_query and max_papers must be >= 1")
+        check_bounds(self)
         for value in (self.arxiv_date_from, self.arxiv_date_to):
             if value is not None and not _DATE.match(value):
                 raise ConfigError(f"arXiv date filters must be YYYY-MM-DD, not {value!r}")
-        if self.max_concurrency is not None and self.max_concurrency < 1:
-            raise ConfigError("max_concurrency must be >= 1 (or None for LangGraph's default)")
-        if self.max_revisions < 0:
-            raise ConfigError("max_revisions must be >= 0")
         if not self.request_deadline_s > 0:  # NaN fails too
             raise ConfigError("request_deadline_s must be > 0 seconds")
         if self.max_answer_chars < 1_000 or self.max_response_bytes < 10_000:
             raise ConfigError("max_answer_chars must be >= 1000 and max_response_bytes >= 10000")
+        if self.ngram_range[0] < 1 or self.ngram_range[1] < self.ngram_range[0]:
+            raise ConfigError("ngram_range must be (low, high) with 1 <= low <= high")
 
     def llm_for(self, role: str) -> Any:
         return self.role_llms.get(role, self.llm)

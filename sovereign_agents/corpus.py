@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sovereign_agents.errors import CorpusError
+from sovereign_agents.escaping import safe_link
 from sovereign_agents.schemas import Paper
 from sovereign_agents.text import normalize_space
 
@@ -95,7 +96,7 @@ def parse_record(record: dict[str, Any]) -> tuple[Paper, str]:
         abstract=normalize_space(abstract),
         authors=authors,
         categories=categories,
-        url=str(url) or f"https://arxiv.org/abs/{paper_id}",
+        url=safe_link(str(url), paper_id) or "",
         published=record.get("update_date"),
     )
     return paper, fmt
@@ -116,10 +117,12 @@ def iter_records(lines: Iterable[str], report: LoadReport) -> Iterable[Paper]:
             continue
         try:
             paper, fmt = parse_record(json.loads(line))
-        except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError: ValueError
+            # RecursionError: a line nested deeper than the parser's stack (e.g. 100,000 "[")
             report.skipped += 1
             if report.first_error is None:
-                report.first_error = f"line {number}: {exc}"
+                why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                report.first_error = f"line {number}: {why[:200]}"
             continue
         if paper.id in seen:
             continue
@@ -138,7 +141,8 @@ def load_corpus(path: str | Path) -> tuple[list[Paper], LoadReport]:
         raise CorpusError(f"corpus path is not a file: {file}")
     report = LoadReport(path=str(file), sha256=file_sha256(file))
     try:
-        with file.open(encoding="utf-8", errors="replace") as handle:
+        # utf-8-sig: a byte-order mark at the start is not part of the first record
+        with file.open(encoding="utf-8-sig", errors="replace") as handle:
             papers = list(iter_records(handle, report))
     except OSError as exc:
         raise CorpusError(f"cannot read corpus file {file}: {exc.strerror or exc}") from exc

@@ -16,12 +16,26 @@ from langchain_core.embeddings import Embeddings
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from sovereign_agents.cache import cache_dir, cached_pickle
+from sovereign_agents.cache import (
+    CacheInvalid,
+    cache_dir,
+    cached_arrays,
+    expect_array,
+    expect_meta,
+    from_json_bytes,
+    json_bytes,
+)
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.text import analyze
 
 if TYPE_CHECKING:
     from sovereign_agents.http_limits import HttpLimits
+
+LSA_VERSION = 1  # the format of a cached corpus LSA (npz)
+
+
+def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=1, vocabulary=vocabulary)
 
 
 class LSAEmbeddings(Embeddings):
@@ -30,25 +44,63 @@ class LSAEmbeddings(Embeddings):
     model = "lsa-tfidf-svd"
 
     def __init__(self, texts: list[str], dim: int = 128, seed: int = 0) -> None:
-        self.vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=1)
+        self.vectorizer = _vectorizer()
         matrix = self.vectorizer.fit_transform(texts)
         n_components = max(1, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
-        self.svd = TruncatedSVD(n_components=n_components, random_state=seed)
-        self.svd.fit(matrix)
+        svd = TruncatedSVD(n_components=n_components, random_state=seed)
+        svd.fit(matrix)
+        # TruncatedSVD.transform multiplies by components_.T, a strided view that scipy copies
+        # on every call (dim x vocabulary floats); keep one contiguous copy instead
+        self.projection = np.ascontiguousarray(svd.components_.T)
         self.dim = n_components
         self.fitted_on = len(texts)
 
-    def _projection(self) -> np.ndarray:
-        # TruncatedSVD.transform multiplies by components_.T, a strided view that scipy copies
-        # on every call (dim x vocabulary floats); keep one contiguous copy instead
-        projection: np.ndarray | None = getattr(self, "_projection_cache", None)
-        if projection is None:
-            projection = np.ascontiguousarray(self.svd.components_.T)
-            self._projection_cache = projection
-        return projection
+    def to_arrays(self, **meta: Any) -> dict[str, np.ndarray]:
+        """The fitted model as plain arrays (see ``from_arrays``); ``meta`` is the cache key."""
+        vocabulary = self.vectorizer.vocabulary_
+        terms = sorted(vocabulary, key=vocabulary.__getitem__)
+        info = {"kind": "lsa", "version": LSA_VERSION, "fitted_on": self.fitted_on, **meta}
+        return {
+            "meta": json_bytes(info),
+            "terms": json_bytes(terms),
+            "idf": np.asarray(self.vectorizer.idf_, dtype=np.float64),
+            "projection": self.projection,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], **key: Any) -> LSAEmbeddings:
+        """A model from ``to_arrays`` output, checked against the ``key`` it must have been
+        stored under (corpus hash, requested dim) and for shapes, dtypes and finite values."""
+        meta = expect_meta(from_json_bytes(arrays["meta"]), kind="lsa", version=LSA_VERSION, **key)
+        terms = from_json_bytes(arrays["terms"])
+        if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
+            raise CacheInvalid("terms is not a list of strings")
+        vocabulary = {t: i for i, t in enumerate(terms)}
+        if len(vocabulary) != len(terms):
+            raise CacheInvalid("duplicate terms")
+        idf = expect_array(arrays, "idf", kind="f", shape=(len(terms),), finite=True)
+        projection = expect_array(arrays, "projection", kind="f", shape=(len(terms), None))
+        fitted_on = meta.get("fitted_on")
+        if not isinstance(fitted_on, int) or not isinstance(meta.get("dim"), int):
+            raise CacheInvalid("no fitted_on count or dim")
+        # what __init__ fits for this dim, corpus size and vocabulary, exactly
+        expected = max(1, min(meta["dim"], fitted_on - 1, len(terms) - 1))
+        if projection.shape[1] != expected or not np.isfinite(projection).all():
+            raise CacheInvalid(
+                f"projection of shape {projection.shape}, expected {expected} columns"
+            )
+        if (idf < 1).any():
+            raise CacheInvalid("idf weights below 1")
+        model = cls.__new__(cls)
+        model.vectorizer = _vectorizer(vocabulary)
+        model.vectorizer.idf_ = idf.astype(np.float64)
+        model.projection = np.ascontiguousarray(projection, dtype=np.float64)
+        model.dim = int(projection.shape[1])
+        model.fitted_on = fitted_on
+        return model
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = np.asarray(self.vectorizer.transform(texts) @ self._projection())
+        vectors = np.asarray(self.vectorizer.transform(texts) @ self.projection)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
@@ -68,22 +120,40 @@ _LSA_LOCK = threading.Lock()
 
 
 def corpus_lsa(
-    sha256: str, texts: list[str] | Callable[[], list[str]], dim: int, cache: str | None
+    sha256: str,
+    texts: list[str] | Callable[[], list[str]],
+    dim: int,
+    cache: str | None,
+    notes: list[str] | None = None,
 ) -> LSAEmbeddings:
-    """LSA fitted on a whole corpus, cached on disk by the corpus hash.
+    """LSA fitted on a whole corpus, cached on disk (npz) by the corpus hash and dim.
 
-    ``texts`` may be a function, called only when the model has to be fitted.
+    ``texts`` may be a function, called only when the model has to be fitted. A damaged or
+    mismatched cache file is refitted; the note naming it is appended to ``notes``.
     """
     key = (sha256, dim)
     with _LSA_LOCK:
         if key not in _LSA_MEMO:
-            path = Path(cache_dir(cache)) / f"lsa-{dim}-{sha256[:24]}.pkl"
+            path = lsa_cache_path(sha256, dim, cache)
 
             def fit() -> LSAEmbeddings:
                 return LSAEmbeddings(texts() if callable(texts) else texts, dim=dim)
 
-            _LSA_MEMO[key], _ = cached_pickle(path, fit)
+            cached = cached_arrays(
+                path,
+                build=fit,
+                dump=lambda model: model.to_arrays(sha256=sha256, dim=dim),
+                load=lambda arrays: LSAEmbeddings.from_arrays(arrays, sha256=sha256, dim=dim),
+            )
+            if cached.note and notes is not None:
+                notes.append(cached.note)
+            _LSA_MEMO[key] = cached.value
         return _LSA_MEMO[key]
+
+
+def lsa_cache_path(sha256: str, dim: int, cache: str | None = None) -> Path:
+    """Where the corpus LSA of this corpus sha256 and dimension is cached."""
+    return cache_dir(cache) / f"lsa-v{LSA_VERSION}-{dim}-{sha256[:24]}.npz"
 
 
 def clear_memo() -> None:

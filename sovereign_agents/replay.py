@@ -51,9 +51,12 @@ def read_trace(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except ValueError as exc:
-            raise InputError(f"{path}:{n}: not a JSON line ({exc})") from exc
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{path}:{n}: not a JSON line ({str(exc)[:100]})") from exc
+        if not isinstance(record, dict):
+            raise InputError(f"{path}:{n}: not a trace record (a JSON object)")
+        records.append(record)
     return records
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from sovereign_agents.context import Context
 from sovereign_agents.engines import is_extractive
+from sovereign_agents.escaping import md_cell, md_text, safe_link
 from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.state import ResearchState
@@ -443,14 +444,6 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
 # markdown
 
 
-def md_cell(text: str, limit: int | None = None) -> str:
-    """A table cell: one line, pipes escaped; never cut a claim unless asked to."""
-    flat = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
-    if limit and len(flat) > limit:
-        flat = flat[: limit - 1].rstrip() + "…"
-    return flat
-
-
 def _date(created_at: str) -> str:
     try:
         moment = datetime.fromisoformat(created_at)
@@ -467,6 +460,16 @@ def _cite(sentences: list[dict[str, Any]]) -> str:
     return " ".join(parts)
 
 
+def _cite_md(sentences: list[dict[str, Any]]) -> str:
+    """The draft's sentences for report.md: each one's text and claim ids escaped, so a
+    writer's answer cannot add a heading, a table, a link or HTML."""
+    parts = []
+    for s in sentences:
+        ids = "".join(f" [{md_text(cid)}]" for cid in s["claim_ids"])
+        parts.append(f"{md_text(s['text'])}{ids}")
+    return " ".join(parts)
+
+
 def render_markdown(r: dict[str, Any]) -> str:
     t = r["tribunal"]
     active = [c for c in r["claims"] if c["dropped_in_round"] is None]
@@ -479,11 +482,11 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         "Autonomous draft — Owner review required before publication",
         "",
-        _date(r["created_at"]),
+        md_text(_date(r["created_at"])),
         "",
         "## Abstract",
         "",
-        _cite(draft["answer"]) + " " + _cite(draft["abstract"]),
+        (_cite_md(draft["answer"]) + " " + _cite_md(draft["abstract"])).strip(),
         "",
         "## 1 Introduction",
         "",
@@ -497,12 +500,12 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         (
             f"{len(r['papers'])} papers retrieved. {len(active)} claims extracted, "
-            f"{len(verified)} verified. Tribunal: {t['score']:.1f}/10 → {t['verdict']} "
-            f"(revision_round={t['revision_round']}). Policy: {r['policy']}."
+            f"{len(verified)} verified. Tribunal: {t['score']:.1f}/10 → {md_text(t['verdict'])} "
+            f"(revision_round={t['revision_round']}). Policy: {md_text(r['policy'])}."
         ),
         "",
         "Reviewers: "
-        + ", ".join(f"{rv['role'].upper()} {rv['score']:.1f}" for rv in t["reviews"])
+        + ", ".join(f"{md_text(rv['role'].upper())} {rv['score']:.1f}" for rv in t["reviews"])
         + f" (spread {t['spread']:.1f}; mean {t['score']:.2f}). Policy reason: "
         + md_cell(r["policy_reason"])
         + ".",
@@ -512,7 +515,8 @@ def render_markdown(r: dict[str, Any]) -> str:
         lines += [
             "Rounds: "
             + "; ".join(
-                f"round {x['round']}: {x['score']:.2f} → {x['verdict']}" for x in t["rounds"]
+                f"round {x['round']}: {x['score']:.2f} → {md_text(x['verdict'])}"
+                for x in t["rounds"]
             )
             + ".",
             "",
@@ -533,15 +537,18 @@ def render_markdown(r: dict[str, Any]) -> str:
             ("Changed verdict", d["changed_verdict"]),
         ):
             if ids:
-                lines.append(f"- {label}: {', '.join(ids)}")
+                lines.append(f"- {label}: {', '.join(md_text(i) for i in ids)}")
         lines.append("")
     issues = [(rv["role"], i) for rv in t["reviews"] for i in rv["issues"]]
     if issues:
         lines.append("Issues raised:")
         lines.append("")
         for role, issue in issues:
-            ids = f" ({', '.join(issue['claim_ids'])})" if issue["claim_ids"] else ""
-            lines.append(f"- {role.upper()} [{issue['severity']}]: {md_cell(issue['text'])}{ids}")
+            ids = ", ".join(md_text(i) for i in issue["claim_ids"])
+            lines.append(
+                f"- {md_text(role.upper())} [{md_text(issue['severity'])}]: "
+                f"{md_cell(issue['text'])}{f' ({ids})' if ids else ''}"
+            )
         lines.append("")
     lines += ["## 4 Uncertainties", ""]
     lines += [f"- {md_cell(u['message'])}" for u in r["uncertainties"]] or ["- None recorded."]
@@ -555,7 +562,7 @@ def render_markdown(r: dict[str, Any]) -> str:
     for c in active:
         evidence = c.get("verifier_evidence") or c["evidence"]
         lines.append(
-            f"| {c['id']} | {md_cell(c['text'])} | {md_cell(evidence, 300)} | "
+            f"| {md_cell(c['id'])} | {md_cell(c['text'])} | {md_cell(evidence, 300)} | "
             f"{md_cell(c['paper_id'])} | {verified_cell(c)} | "
             f"{c['confidence']:.2f} | {md_cell(c.get('stance') or 'not checked')} |"
         )
@@ -564,7 +571,9 @@ def render_markdown(r: dict[str, Any]) -> str:
     lines += ["", "## References", ""]
     used = [p for p in r["papers"] if p["used"] or p["anchor"]]
     for p in used:
-        lines.append(f"- [{md_cell(p['id'])}] {md_cell(p['title'])} <{p['url']}>")
+        link = safe_link(p["url"], p["id"])  # http(s) to arXiv only; else no link at all
+        where = f" <{link}>" if link else " (no safe link)"
+        lines.append(f"- [{md_cell(p['id'])}] {md_cell(p['title'])}{where}")
     if not used:
         lines.append("- No paper contributed a claim.")
     return "\n".join(lines) + "\n"
@@ -574,7 +583,7 @@ def verified_cell(c: dict[str, Any]) -> str:
     """The verifier's ✓/✗, and a human's verdict on a disputed claim beside it."""
     mark = "✓" if c["verified"] else "✗"
     human = c.get("human_verdict")
-    return f"{mark} (human: {human})" if human else mark
+    return f"{mark} (human: {md_text(human)})" if human else mark
 
 
 def methodology(r: dict[str, Any]) -> list[str]:
@@ -582,7 +591,7 @@ def methodology(r: dict[str, Any]) -> list[str]:
     rounds: dict[int, list[str]] = {}
     for q in r["queries"]:
         rounds.setdefault(q["round"], []).append(q["query"])
-    chat = r["models"]["chat"]
+    chat = {md_text(k): md_text(v) for k, v in r["models"]["chat"].items()}
     engines = sorted(set(chat.values()))
     tribunal_engines = ", ".join(
         f"{role.upper()}={chat.get(role, '?')}" for role in ("skeptic", "validator", "synthesizer")
@@ -591,7 +600,7 @@ def methodology(r: dict[str, Any]) -> list[str]:
     query_text = " ".join(
         f"Round {n}: " + "; ".join(f"'{md_cell(q)}'" for q in qs) + "." for n, qs in rounds.items()
     )
-    prompts = ", ".join(f"{p['id']}@{p['version']}" for p in r["prompts"])
+    prompts = ", ".join(md_text(f"{p['id']}@{p['version']}") for p in r["prompts"])
     sig = r["signals"]
     rules = r["policy_rules"]
     reading = (
@@ -608,16 +617,16 @@ def methodology(r: dict[str, Any]) -> list[str]:
         "",
         (
             f"Multi-query search ({ctx['n_queries']} parallel queries per round, relevance-sorted, "
-            f"up to {ctx['papers_per_query']} hits each) over {r['search']}. {query_text} "
+            f"up to {ctx['papers_per_query']} hits each) over {md_text(r['search'])}. {query_text} "
             f"Hits merged by reciprocal-rank fusion, de-duplicated, kept when their semantic "
             f"relevance to the goal is >= {ctx['min_relevance']}, at most {ctx['max_papers']} papers."
         ),
         "",
         (
-            f"Semantic index: {r['models']['embedding']} (dim={dim}). Claims: "
+            f"Semantic index: {md_text(r['models']['embedding'])} (dim={dim}). Claims: "
             f"{'/'.join(engines)} engine, at most {ctx['claims_per_paper']} per paper, each tied "
-            f"to its evidence sentence. Verification: {r['verifier']['description']}. "
-            f"Stance: {r['verifier'].get('stance', 'not checked')}."
+            f"to its evidence sentence. Verification: {md_text(r['verifier']['description'])}. "
+            f"Stance: {md_text(r['verifier'].get('stance', 'not checked'))}."
         ),
         "",
         (

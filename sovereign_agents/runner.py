@@ -409,12 +409,27 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{run_dir} is not a run folder (no run.json)")
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InputError(f"{path}: not JSON ({exc})") from exc
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{path}: not JSON ({str(exc)[:100]})") from exc
+    problem = _run_json_problem(data)
+    if problem:
+        raise InputError(f"{path} is not a run record ({problem})")
     if not (run_dir / CHECKPOINTS).is_file():
         raise InputError(f"{run_dir} has no {CHECKPOINTS}")
     return data
+
+
+def _run_json_problem(data: Any) -> str | None:
+    """What makes ``data`` unusable as a run.json, or None."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    for key in ("run_id", "thread_id", "goal"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            return f"no {key!r} string"
+    if not isinstance(data.get("context", {}), dict):
+        return "'context' is not an object"
+    return None
 
 
 def recorded_knobs(run: dict[str, Any]) -> dict[str, Any]:

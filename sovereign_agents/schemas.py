@@ -19,6 +19,7 @@ ReviewerRole = Literal["skeptic", "validator", "synthesizer"]
 REVIEWER_ROLES: tuple[ReviewerRole, ...] = ("skeptic", "validator", "synthesizer")
 
 
+MAX_ID_CHARS = 100
 MAX_TITLE_CHARS = 500
 MAX_ABSTRACT_CHARS = 10_000  # arXiv caps abstracts at 1,920; anything longer is not one
 
@@ -38,6 +39,14 @@ class Paper(_Model):
     categories: list[str] = Field(default_factory=list)
     url: str = ""
     published: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _clean_id(cls, value: str) -> str:  # an id is printed and linked: no control chars
+        cleaned = clean_text(value, MAX_ID_CHARS)
+        if not cleaned:
+            raise ValueError("empty paper id")
+        return cleaned
 
     @field_validator("title")
     @classmethod

@@ -91,6 +91,15 @@ _CONTROL = re.compile(
 def clean_text(text: str, limit: int) -> str:
     """Text from a stranger made safe to process: Unicode NFKC, no control or bidi-override
     characters, whitespace collapsed, at most ``limit`` characters (cut at a word, marked)."""
+    if (  # already clean (e.g. read back from a cache): these checks run in C, the work not
+        len(text) <= limit
+        and text.isprintable()  # no control, format (bidi, zero-width) or non-" " space
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and unicodedata.is_normalized("NFKC", text)
+    ):
+        return text
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
     text = normalize_space(text)
     if len(text) > limit:

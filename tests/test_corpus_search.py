@@ -91,7 +91,7 @@ def test_bm25_ranks_topical_papers_first(daily_corpus: Path) -> None:
 
 def test_index_is_cached_on_disk_by_corpus_hash(daily_corpus: Path, isolated_cache: Path) -> None:
     index, _ = open_index(daily_corpus)
-    cached = list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.pkl"))
+    cached = list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.npz"))
     assert len(cached) == 1
 
 

@@ -52,7 +52,9 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
     if hasattr(backend, "index"):  # the local corpus: LSA fitted on the whole corpus
         index = backend.index
         texts_of = lambda: [p.text for p in index.papers]  # noqa: E731 (only on a cache miss)
-        return corpus_lsa(index.sha256, texts_of, context.lsa_dim, context.cache_dir), []
+        healed: list[str] = []
+        model = corpus_lsa(index.sha256, texts_of, context.lsa_dim, context.cache_dir, healed)
+        return model, [Uncertainty(kind="fallback", node="index", message=m) for m in healed]
     return LSAEmbeddings(texts, dim=context.lsa_dim), []
 
 

@@ -15,19 +15,32 @@ from sovereign_agents.goal import understand_goal, with_vocabulary
 from sovereign_agents.nodes.common import context_of, search_backend
 from sovereign_agents.prompts import load_run_prompts
 from sovereign_agents.state import ResearchState, SearchTask
+from sovereign_agents.text import goal_terms
 from sovereign_agents.tracing import emit, now_iso, record_call, traced
 
 MAX_GOAL_CHARS = 2000
 
 
-@traced("plan")
-def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
-    context = context_of(runtime)
-    goal = " ".join((state.get("goal") or "").split())
+def check_goal(raw: object) -> str:
+    """The goal with its whitespace collapsed; ``InputError`` when it is empty, too long, or
+    has no word to search for ("What?", "x?": only stop words, question words or numbers)."""
+    goal = " ".join(str(raw or "").split())
     if not goal:
         raise InputError("the research goal is empty")
     if len(goal) > MAX_GOAL_CHARS:
         raise InputError(f"the research goal is longer than {MAX_GOAL_CHARS} characters")
+    if not goal_terms(goal):
+        raise InputError(
+            f"the research goal {goal[:80]!r} has no topic word to search for; ask about a "
+            "subject, e.g. 'How do sparse mixture-of-experts models reduce inference cost?'"
+        )
+    return goal
+
+
+@traced("plan")
+def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    context = context_of(runtime)
+    goal = check_goal(state.get("goal"))
     validate_specs(context)
     prompts = load_run_prompts(context.prompt_versions, context.prompts_dir, ROLES)
     backend = search_backend(context)

@@ -65,10 +65,15 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         ],
     }
+    notes: list[Uncertainty] = list(getattr(backend, "notes", list)())
+    if round_ > 0:  # the corpus notes were recorded in round 0; cache notes come once anyway
+        notes = [n for n in notes if n.kind != "coverage"]
     if error:
-        update["uncertainties"] = [
+        notes.append(
             Uncertainty(
                 kind="failure", node="search", message=f"search for '{query}' failed: {error}"
             )
-        ]
+        )
+    if notes:
+        update["uncertainties"] = notes
     return update

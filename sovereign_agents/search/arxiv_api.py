@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import sqlite3
 import threading
 import time
 from collections import deque
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,13 @@ from sovereign_agents.context import Context
 from sovereign_agents.corpus import split_arxiv_id
 from sovereign_agents.errors import SearchUnavailable
 from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
-from sovereign_agents.schemas import Paper
+from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.search.base import PartialResults
 from sovereign_agents.text import STOP_WORDS, tokens
 
 DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+log = logging.getLogger(__name__)
 
 
 class RateLimiter:
@@ -169,31 +172,92 @@ def paper_from_result(result: arxiv.Result) -> Paper:
 
 
 class ResultCache:
-    """Complete search results in SQLite, keyed by a hash of endpoint, query and params."""
+    """Complete search results in SQLite (JSON text, no code), keyed by a hash of endpoint,
+    query and params.
+
+    The file is untrusted: a file that is not this cache's database (damaged, random bytes,
+    another format or schema version) is replaced, and a row that does not hold valid results
+    for its key is deleted; both count as a miss, and ``notes`` names the file and why.
+    """
+
+    SCHEMA = 2  # PRAGMA user_version of the database layout below
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with sqlite3.connect(path) as db:
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._replace(f"not a usable results database ({exc})")
+
+    def _open(self) -> None:
+        with closing(sqlite3.connect(self.path)) as db, db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and (version != self.SCHEMA or tables != {"results"}):
+                raise sqlite3.DatabaseError(f"schema version {version}, tables {sorted(tables)}")
             db.execute(
-                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, "
+                "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, params TEXT NOT NULL, "
                 "value TEXT NOT NULL, created REAL NOT NULL)"
             )
+            db.execute(f"PRAGMA user_version = {self.SCHEMA}")
+
+    def _replace(self, why: str) -> None:
+        note = f"cache file {self.path} was unusable ({why}); replaced it"
+        log.warning(note)
+        self.notes.append(note)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._open()
+
+    @staticmethod
+    def params(**params: Any) -> str:
+        return json.dumps(params, sort_keys=True)
 
     @staticmethod
     def key(**params: Any) -> str:
-        return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(ResultCache.params(**params).encode()).hexdigest()
 
-    def get(self, key: str) -> list[tuple[Paper, float]] | None:
-        with sqlite3.connect(self.path) as db:
-            row = db.execute("SELECT value FROM results WHERE key = ?", (key,)).fetchone()
-        if row is None:
+    def _execute(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        with self._lock:
+            try:
+                with closing(sqlite3.connect(self.path)) as db, db:
+                    return db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:  # damaged since it was opened
+                self._replace(str(exc))
+                return []
+
+    def get(self, key: str, params: str | None = None) -> list[tuple[Paper, float]] | None:
+        rows = self._execute("SELECT params, value FROM results WHERE key = ?", (key,))
+        if not rows:
             return None
-        return [(Paper.model_validate(p), s) for p, s in json.loads(row[0])]
+        stored, value = rows[0]
+        try:
+            if params is not None and stored != params:
+                raise ValueError("stored for other search parameters")
+            results = [(Paper.model_validate(p), float(s)) for p, s in json.loads(value)]
+            if not all(0 <= s <= 1 for _, s in results):
+                raise ValueError("scores out of range")
+        except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+            note = f"cache file {self.path}: dropped an invalid entry ({str(exc)[:120]})"
+            log.warning(note)
+            self.notes.append(note)
+            self._execute("DELETE FROM results WHERE key = ?", (key,))
+            return None
+        return results
 
-    def put(self, key: str, results: list[tuple[Paper, float]]) -> None:
+    def put(self, key: str, results: list[tuple[Paper, float]], params: str = "") -> None:
         value = json.dumps([[p.model_dump(mode="json"), s] for p, s in results])
-        with sqlite3.connect(self.path) as db:
-            db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?)", (key, value, time.time()))
+        self._execute(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)",
+            (key, params, value, time.time()),
+        )
+
+    def take_notes(self) -> list[str]:
+        with self._lock:
+            notes, self.notes = self.notes, []
+        return notes
 
 
 class ArxivSearch:
@@ -245,8 +309,11 @@ class ArxivSearch:
         search_query = arxiv_query(
             query, ctx.arxiv_categories, ctx.arxiv_date_from, ctx.arxiv_date_to
         )
-        key = ResultCache.key(endpoint=self.endpoint, query=search_query, k=k, sort="relevance")
-        cached = self.cache.get(key)
+        params = ResultCache.params(
+            endpoint=self.endpoint, query=search_query, k=k, sort="relevance"
+        )
+        key = hashlib.sha256(params.encode()).hexdigest()
+        cached = self.cache.get(key, params)
         if cached is not None:
             self.stats.cache_hits += 1
             return cached
@@ -254,7 +321,7 @@ class ArxivSearch:
             query=search_query, max_results=k, sort_by=arxiv.SortCriterion.Relevance
         )
         results = self._run(search, page_size=min(k, 100))
-        self.cache.put(key, results)
+        self.cache.put(key, results, params)
         return results
 
     def get(self, paper_id: str) -> Paper | None:
@@ -265,6 +332,12 @@ class ArxivSearch:
                 return None
             raise
         return found[0][0] if found else None
+
+    def notes(self) -> list[Uncertainty]:
+        """Damaged cache files replaced or entries dropped since last asked."""
+        return [
+            Uncertainty(kind="fallback", node="search", message=m) for m in self.cache.take_notes()
+        ]
 
     def describe(self) -> str:
         filters = []

@@ -4,25 +4,36 @@ The index is one sparse matrix of BM25 term weights (documents x terms). A query
 are the sum of the columns of its terms: one sparse slice and a sum, no Python loop over
 documents. The index is built once per corpus file and cached under the cache folder,
 keyed by the file's sha256, so a second run (or process) loads it instead of rebuilding.
+The cache is an npz of plain arrays (no pickle), validated on load and rebuilt when damaged.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import TypeAdapter
 from sklearn.feature_extraction.text import CountVectorizer
 
-from sovereign_agents.cache import cache_dir, cached_pickle
+from sovereign_agents.cache import (
+    CacheInvalid,
+    cache_dir,
+    cached_arrays,
+    expect_array,
+    expect_meta,
+    from_json_bytes,
+    json_bytes,
+)
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
-from sovereign_agents.schemas import Paper
+from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.text import analyze
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
+_PAPER_LIST = TypeAdapter(list[Paper])
 
 
 def indexed_terms(paper: Paper) -> list[str]:
@@ -90,6 +101,72 @@ class BM25Index:
             build_seconds=time.perf_counter() - started,
         )
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The index as plain arrays (see ``from_arrays``): nothing that can run code."""
+        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        meta = {
+            "kind": "bm25",
+            "version": INDEX_VERSION,
+            "sha256": self.sha256,
+            "source": self.source,
+            "build_seconds": self.build_seconds,
+            "load_report": asdict(self.load_report),
+        }
+        return {
+            "meta": json_bytes(meta),
+            "papers": json_bytes([p.model_dump(mode="json") for p in self.papers]),
+            "terms": json_bytes(terms),
+            "data": np.asarray(self.weights.data, dtype=np.float32),
+            "indices": np.asarray(self.weights.indices, dtype=np.int64),
+            "indptr": np.asarray(self.weights.indptr, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str) -> BM25Index:
+        """An index from ``to_arrays`` output, every part checked; ``CacheInvalid`` if not
+        exactly an index of the corpus with this sha256 in this format version."""
+        meta = expect_meta(
+            from_json_bytes(arrays["meta"]), kind="bm25", version=INDEX_VERSION, sha256=sha256
+        )
+        papers = _PAPER_LIST.validate_json(
+            expect_array(arrays, "papers", kind="u", shape=(None,)).tobytes()
+        )
+        terms = from_json_bytes(arrays["terms"])
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+            raise CacheInvalid("terms is not a list of strings")
+        ids = {p.id: i for i, p in enumerate(papers)}
+        vocabulary = {t: i for i, t in enumerate(terms)}
+        if not papers or len(ids) != len(papers) or len(vocabulary) != len(terms):
+            raise CacheInvalid("no papers, or duplicate paper ids or terms")
+        data = expect_array(arrays, "data", kind="f", shape=(None,), finite=True)
+        indices = expect_array(arrays, "indices", kind="i", shape=data.shape)
+        indptr = expect_array(arrays, "indptr", kind="i", shape=(len(terms) + 1,))
+        if (
+            indptr[0] != 0
+            or indptr[-1] != len(data)
+            or (np.diff(indptr) < 0).any()
+            or (len(indices) and (indices.min() < 0 or indices.max() >= len(papers)))
+            or (data < 0).any()
+        ):
+            raise CacheInvalid("the weight matrix is inconsistent (pointers, rows or weights)")
+        report = meta.get("load_report")
+        names = {f.name for f in fields(LoadReport)}
+        if not isinstance(report, dict) or set(report) != names:
+            raise CacheInvalid("load_report does not match LoadReport")
+        weights = sp.csc_matrix(
+            (data.astype(np.float32), indices, indptr), shape=(len(papers), len(terms))
+        )
+        return cls(
+            papers=papers,
+            ids=ids,
+            vocabulary=vocabulary,
+            weights=weights,
+            sha256=sha256,
+            source=str(meta.get("source", "")),
+            load_report=LoadReport(**report),
+            build_seconds=float(meta.get("build_seconds", 0.0)),
+        )
+
     def scores(self, query: str) -> np.ndarray:
         columns = [self.vocabulary[t] for t in analyze(query) if t in self.vocabulary]
         if not columns:
@@ -108,12 +185,14 @@ class BM25Index:
 
 _MEMO: dict[tuple[str, int, int], BM25Index] = {}
 _MEMO_LOCK = threading.Lock()
+_NOTES: dict[str, str] = {}  # index sha256 -> a damaged cache file replaced while opening it
 
 
 def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, bool]:
     """The BM25 index of a corpus file: from this process, the disk cache, or built.
 
-    Returns ``(index, warm)`` where ``warm`` says it was not built now.
+    Returns ``(index, warm)`` where ``warm`` says it was not built now. A damaged or
+    mismatched cache file is rebuilt; ``take_cache_note(index.sha256)`` then says so.
     """
     file = Path(path).expanduser().resolve()
     try:
@@ -127,15 +206,33 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
         if key in _MEMO:
             return _MEMO[key], True
         sha = file_sha256(file)
-        cache_file = cache_dir(cache) / f"bm25-v{INDEX_VERSION}-{sha[:24]}.pkl"
+        cache_file = index_cache_path(sha, cache)
 
         def build() -> BM25Index:
             papers, report = load_corpus(file)
             return BM25Index.build(papers, sha256=sha, source=str(file), report=report)
 
-        index, hit = cached_pickle(cache_file, build)
-        _MEMO[key] = index
-        return index, hit
+        cached = cached_arrays(
+            cache_file,
+            build=build,
+            dump=BM25Index.to_arrays,
+            load=lambda arrays: BM25Index.from_arrays(arrays, sha256=sha),
+        )
+        if cached.note:
+            _NOTES[sha] = cached.note
+        _MEMO[key] = cached.value
+        return cached.value, cached.hit
+
+
+def index_cache_path(sha256: str, cache: str | None = None) -> Path:
+    """Where the BM25 index of the corpus with this sha256 is cached."""
+    return cache_dir(cache) / f"bm25-v{INDEX_VERSION}-{sha256[:24]}.npz"
+
+
+def take_cache_note(sha256: str) -> str | None:
+    """The note about a damaged index cache file replaced for this corpus, once."""
+    with _MEMO_LOCK:
+        return _NOTES.pop(sha256, None)
 
 
 def clear_memo() -> None:
@@ -160,9 +257,30 @@ class LocalCorpusSearch:
         position = self.index.ids.get(base)
         return None if position is None else self.index.papers[position]
 
+    def notes(self) -> list[Uncertainty]:
+        """What a run should know about the corpus: lines skipped as unreadable, and a
+        damaged index cache file that was rebuilt (reported once)."""
+        notes = []
+        loaded = self.index.load_report
+        if loaded.skipped:
+            notes.append(
+                Uncertainty(
+                    kind="coverage",
+                    node="search",
+                    message=f"{loaded.skipped} line(s) of the corpus {Path(loaded.path).name} "
+                    f"were skipped as unreadable (first: {loaded.first_error}).",
+                )
+            )
+        healed = take_cache_note(self.index.sha256)
+        if healed:
+            notes.append(Uncertainty(kind="fallback", node="search", message=healed))
+        return notes
+
     def describe(self) -> str:
         name = Path(self.index.source).name
+        skipped = self.index.load_report.skipped
+        lines = f", {skipped} unreadable lines skipped" if skipped else ""
         return (
-            f"local arXiv corpus {name} ({len(self.index.papers)} records, "
+            f"local arXiv corpus {name} ({len(self.index.papers)} records{lines}, "
             f"sha256 {self.index.sha256[:12]}), BM25 relevance ranking"
         )
