@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sovereign_agents.cache import cache_dir, cached_pickle
 from sovereign_agents.errors import ConfigError
-from sovereign_agents.text import analyze
+from sovereign_agents.text import ANALYZER_VERSION, analyze
 
 
 class LSAEmbeddings(Embeddings):
@@ -67,14 +67,14 @@ _LSA_LOCK = threading.Lock()
 def corpus_lsa(
     sha256: str, texts: list[str] | Callable[[], list[str]], dim: int, cache: str | None
 ) -> LSAEmbeddings:
-    """LSA fitted on a whole corpus, cached on disk by the corpus hash.
+    """LSA fitted on a whole corpus, cached on disk by the corpus hash and the analyzer version.
 
     ``texts`` may be a function, called only when the model has to be fitted.
     """
     key = (sha256, dim)
     with _LSA_LOCK:
         if key not in _LSA_MEMO:
-            path = Path(cache_dir(cache)) / f"lsa-{dim}-{sha256[:24]}.pkl"
+            path = Path(cache_dir(cache)) / f"lsa-{dim}-a{ANALYZER_VERSION}-{sha256[:24]}.pkl"
 
             def fit() -> LSAEmbeddings:
                 return LSAEmbeddings(texts() if callable(texts) else texts, dim=dim)

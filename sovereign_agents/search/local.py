@@ -3,7 +3,7 @@
 The index is one sparse matrix of BM25 term weights (documents x terms). A query's scores
 are the sum of the columns of its terms: one sparse slice and a sum, no Python loop over
 documents. The index is built once per corpus file and cached under the cache folder,
-keyed by the file's sha256, so a second run (or process) loads it instead of rebuilding.
+keyed by the file's sha256 and the analyzer's version (``text.ANALYZER_VERSION``), so a second run (or process) loads it instead of rebuilding.
 """
 
 from __future__ import annotations
@@ -20,9 +20,15 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sovereign_agents.cache import cache_dir, cached_pickle
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
 from sovereign_agents.schemas import Paper
-from sovereign_agents.text import analyze
+from sovereign_agents.text import ANALYZER_VERSION, analyze
 
 INDEX_VERSION = 3
+
+
+def index_file_name(sha256: str) -> str:
+    """The cache file of a corpus's index: keyed by the index format, the analyzer that made
+    its terms and the corpus file's content."""
+    return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.pkl"
 
 
 def indexed_terms(paper: Paper) -> list[str]:
@@ -127,7 +133,7 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
         if key in _MEMO:
             return _MEMO[key], True
         sha = file_sha256(file)
-        cache_file = cache_dir(cache) / f"bm25-v{INDEX_VERSION}-{sha[:24]}.pkl"
+        cache_file = cache_dir(cache) / index_file_name(sha)
 
         def build() -> BM25Index:
             papers, report = load_corpus(file)
