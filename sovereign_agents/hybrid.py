@@ -270,7 +270,8 @@ def _default_stance() -> StanceModel:
 class HybridVerifier:
     """P(evidence) from the evidence regression; stance and confidence from the 3-way stance
     model (``stance_model``): confidence = P(SUPPORT), verified exactly when it reaches the
-    threshold, which is when the stance is SUPPORT. With ``stance=None``, the two-stage
+    threshold, which is when the stance is SUPPORT. A CONTRADICT where the evidence regression
+    found no evidence is NOT_ENOUGH_INFO (the evidence model is the better judge of that). With ``stance=None``, the two-stage
     hybrid_v1 alone (confidence = P(evidence) x P(support | evidence), no stance label)."""
 
     params: HybridParams = field(default_factory=load_params)
@@ -331,6 +332,9 @@ class HybridVerifier:
             labels = list(self.stance.decide(rounded, self.threshold))
         out = []
         for i, (pe, ps, s) in enumerate(zip(p_evidence, p_support, scored, strict=True)):
+            found = bool(pe >= self.params.evidence_threshold)
+            if labels[i] == "CONTRADICT" and not found:
+                labels[i] = "NOT_ENOUGH_INFO"  # no evidence found: nothing to contradict with
             confidence = round(float(ps), 4)
             values = dict(zip(FEATURES, s.features.tolist(), strict=True))
             stance_signals = (
@@ -343,7 +347,7 @@ class HybridVerifier:
                     threshold=self.threshold,
                     verified=confidence >= self.threshold,
                     evidence=" … ".join(s.evidence),
-                    evidence_found=bool(pe >= self.params.evidence_threshold),
+                    evidence_found=found,
                     stance=cast(Stance | None, labels[i]),
                     stance_by=self.stance.name if labels[i] is not None and self.stance else None,
                     signals={

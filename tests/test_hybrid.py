@@ -49,6 +49,7 @@ def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
         assert v.verified == (v.stance == "SUPPORT")
         assert 0 <= v.signals["p_evidence"] <= 1
     assert verdicts[1].stance != "SUPPORT"  # the negated claim is not called supported
+    assert verdicts[2].stance == "NOT_ENOUGH_INFO"  # no evidence found: nothing contradicts it
     assert verifier.verify([], []) == []
 
 
