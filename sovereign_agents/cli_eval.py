@@ -265,3 +265,43 @@ def approval(
     else:
         out.print(markdown_table(report), soft_wrap=True, markup=False)
         out.print(f"wall {report.wall_s} s; written: {out_dir / 'approval.json'}", markup=False)
+
+
+@eval_app.command("research")
+def research(
+    claims: Annotated[Path, typer.Option(help="SciFact claims file (claims_train.jsonl)")],
+    corpus: Annotated[Path, typer.Option(help="SciFact corpus.jsonl")],
+    limit: Annotated[int | None, typer.Option(help="only the first N claims")] = None,
+    llm: Annotated[str | None, typer.Option(help="chat model spec (default: extractive)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="parallel runs (processes; default: one per core)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="keep every run folder here, with a per-claim table"),
+    ] = None,
+) -> None:
+    """The whole graph on SciFact: each claim a goal ("Is it true that <claim>?"), the
+    report scored for retrieval recall, evidence sentences and SciFact's label-only F1."""
+    from sovereign_agents.cli import out, reported
+    from sovereign_agents.evals.research import (
+        markdown_table,
+        run_research_eval,
+        write_outputs,
+    )
+
+    with reported():
+        evaluation = run_research_eval(
+            claims, corpus, limit=limit, llm=llm, out_dir=out_dir, workers=workers
+        )
+        written = write_outputs(evaluation, out_dir) if out_dir is not None else []
+    if as_json:
+        typer.echo(json.dumps(evaluation.summary()))
+        return
+    out.print(markdown_table(evaluation), soft_wrap=True, markup=False)
+    failed = [r for r in evaluation.runs if r.error]
+    if failed:
+        out.print(f"{len(failed)} run(s) failed (scored as finding nothing): {failed[0].error}")
+    if written:
+        out.print("written: " + ", ".join(str(p) for p in written))

@@ -26,7 +26,7 @@ from sovereign_agents.cache import (
     json_bytes,
 )
 from sovereign_agents.errors import ConfigError
-from sovereign_agents.text import analyze
+from sovereign_agents.text import ANALYZER_VERSION, analyze
 
 if TYPE_CHECKING:
     from sovereign_agents.http_limits import HttpLimits
@@ -126,7 +126,8 @@ def corpus_lsa(
     cache: str | None,
     notes: list[str] | None = None,
 ) -> LSAEmbeddings:
-    """LSA fitted on a whole corpus, cached on disk (npz) by the corpus hash and dim.
+    """LSA fitted on a whole corpus, cached on disk (npz) by the corpus hash, the dim and the
+    analyzer version.
 
     ``texts`` may be a function, called only when the model has to be fitted. A damaged or
     mismatched cache file is refitted; the note naming it is appended to ``notes``.
@@ -153,7 +154,7 @@ def corpus_lsa(
 
 def lsa_cache_path(sha256: str, dim: int, cache: str | None = None) -> Path:
     """Where the corpus LSA of this corpus sha256 and dimension is cached."""
-    return cache_dir(cache) / f"lsa-v{LSA_VERSION}-{dim}-{sha256[:24]}.npz"
+    return cache_dir(cache) / f"lsa-v{LSA_VERSION}-{dim}-a{ANALYZER_VERSION}-{sha256[:24]}.npz"
 
 
 def clear_memo() -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sovereign_agents.text import STOP_WORDS, analyze, fold, light_stem, tokens
+from sovereign_agents.text import STOP_WORDS, analyze, fold, stem, tokens
 
 
 def _wordlist(text: str) -> frozenset[str]:
@@ -341,9 +341,7 @@ def understand_goal(goal: str) -> GoalAnalysis:
         concept = _concept(words, "aspect")
         if concept is None or any(c.terms == concept.terms for c in concepts):
             continue
-        is_ask = light_stem(fold(words[-1])) in QUANTITY_HEADS or bool(
-            set(concept.terms) & ask_terms
-        )
+        is_ask = stem(fold(words[-1])) in QUANTITY_HEADS or bool(set(concept.terms) & ask_terms)
         concepts.append(concept.model_copy(update={"kind": "ask" if is_ask else "aspect"}))
     _mark_core(concepts, text)
     folded = [fold(w) for w in _words(text)]

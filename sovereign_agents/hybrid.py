@@ -10,7 +10,10 @@ their provenance ship in ``verifier_params/hybrid_v1.json``), give
 * ``p_evidence``: the source holds evidence about the claim (SUPPORT or CONTRADICT);
 * ``p_support``: ``p_evidence`` x P(support | evidence), the confidence of the verdict.
 
-A claim is verified exactly when ``p_support >= threshold`` (chosen on the fit split).
+By default a fitted 3-way stance model (``stance_model``, ``verifier_params/stance_v1.json``)
+replaces the second regression: it labels each claim against the evidence found
+SUPPORT / CONTRADICT / NOT_ENOUGH_INFO and its P(SUPPORT) is the confidence.
+A claim is verified exactly when its confidence >= threshold (chosen on the fit split).
 The vectorisers are fitted on the texts of one call, like the reference verifier.
 """
 
@@ -23,15 +26,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
-from sovereign_agents.schemas import Verification
+from sovereign_agents.schemas import Stance, Verification
 from sovereign_agents.stance import direction_conflict, directions, is_negated, numbers
+from sovereign_agents.stance_model import StanceModel, feature_rows, load_stance_model
 from sovereign_agents.text import analyze, split_sentences
 
 PARAMS_FILE = "hybrid_v1.json"
@@ -258,17 +262,28 @@ def load_params(name: str = PARAMS_FILE) -> HybridParams:
     return HybridParams.from_dict(json.loads(text))
 
 
+def _default_stance() -> StanceModel:
+    return load_stance_model()
+
+
 @dataclass(frozen=True)
 class HybridVerifier:
+    """P(evidence) from the evidence regression; stance and confidence from the 3-way stance
+    model (``stance_model``): confidence = P(SUPPORT), verified exactly when it reaches the
+    threshold, which is when the stance is SUPPORT. A CONTRADICT where the evidence regression
+    found no evidence is NOT_ENOUGH_INFO (the evidence model is the better judge of that). With ``stance=None``, the two-stage
+    hybrid_v1 alone (confidence = P(evidence) x P(support | evidence), no stance label)."""
+
     params: HybridParams = field(default_factory=load_params)
     threshold_override: float | None = None
     name: str = "hybrid"
+    stance: StanceModel | None = field(default_factory=_default_stance)
 
     @property
     def threshold(self) -> float:
         if self.threshold_override is not None:
             return self.threshold_override
-        return self.params.threshold
+        return self.stance.threshold if self.stance is not None else self.params.threshold
 
     def describe(self) -> str:
         prov = self.params.provenance
@@ -278,32 +293,53 @@ class HybridVerifier:
             "lexical (stemmed word uni+bigram TF-IDF), character n-gram and semantic (LSA) "
             "cosine; with term coverage, number match and negation/direction mismatch as "
             "features, two logistic regressions fitted on SciFact train "
-            f"({fitted.get('pairs', '?')} pairs, {prov.get('date', '?')}) give P(evidence) and "
-            f"P(support) = confidence; threshold={self.threshold} (verified when confidence >= "
-            f"{self.threshold})"
+            f"({fitted.get('pairs', '?')} pairs, {prov.get('date', '?')}) give P(evidence)"
+            + (
+                f"; the {self.stance.describe()} labels each claim against that evidence "
+                "SUPPORT / CONTRADICT / NOT_ENOUGH_INFO from negation, direction, antonym, "
+                "hedge, quantifier and number cues, confidence = P(SUPPORT)"
+                if self.stance is not None
+                else " and P(support) = confidence"
+            )
+            + f"; threshold={self.threshold} (verified when confidence >= {self.threshold})"
         )
 
     def probabilities(
         self, claims: Sequence[str], sources: Sequence[str]
-    ) -> tuple[np.ndarray, np.ndarray, list[Scored]]:
-        """(p_evidence, p_support, scored pairs)."""
+    ) -> tuple[np.ndarray, np.ndarray, list[Scored], np.ndarray | None]:
+        """(p_evidence, p_support, scored pairs, stance class probabilities or None)."""
         scored = pair_features(claims, sources)
         if not scored:
-            return np.zeros(0), np.zeros(0), []
+            return np.zeros(0), np.zeros(0), [], None
         matrix = np.vstack([s.features for s in scored])
         p_evidence = self.params.evidence.proba(matrix)
-        p_support = p_evidence * self.params.stance.proba(matrix)
-        return p_evidence, p_support, scored
+        if self.stance is None:
+            return p_evidence, p_evidence * self.params.stance.proba(matrix), scored, None
+        rows = feature_rows(claims, [" … ".join(s.evidence) for s in scored], matrix)
+        proba = self.stance.model.proba(rows)
+        return p_evidence, proba[:, 0], scored, proba
 
     def scores(self, claims: Sequence[str], sources: Sequence[str]) -> np.ndarray:
         return self.probabilities(claims, sources)[1]
 
     def verify(self, claims: Sequence[str], sources: Sequence[str]) -> list[Verification]:
-        p_evidence, p_support, scored = self.probabilities(claims, sources)
+        p_evidence, p_support, scored, proba = self.probabilities(claims, sources)
+        labels: list[str | None] = [None] * len(scored)
+        if proba is not None and self.stance is not None:
+            # rounded as the confidence is, so verified == (stance is SUPPORT) exactly
+            rounded = proba.copy()
+            rounded[:, 0] = np.round(rounded[:, 0], 4)
+            labels = list(self.stance.decide(rounded, self.threshold))
         out = []
-        for pe, ps, s in zip(p_evidence, p_support, scored, strict=True):
+        for i, (pe, ps, s) in enumerate(zip(p_evidence, p_support, scored, strict=True)):
+            found = bool(pe >= self.params.evidence_threshold)
+            if labels[i] == "CONTRADICT" and not found:
+                labels[i] = "NOT_ENOUGH_INFO"  # no evidence found: nothing to contradict with
             confidence = round(float(ps), 4)
             values = dict(zip(FEATURES, s.features.tolist(), strict=True))
+            stance_signals = (
+                {"p_contradict": round(float(proba[i, 1]), 4)} if proba is not None else {}
+            )
             out.append(
                 Verification(
                     verifier=self.name,
@@ -311,8 +347,11 @@ class HybridVerifier:
                     threshold=self.threshold,
                     verified=confidence >= self.threshold,
                     evidence=" … ".join(s.evidence),
-                    evidence_found=bool(pe >= self.params.evidence_threshold),
+                    evidence_found=found,
+                    stance=cast(Stance | None, labels[i]),
+                    stance_by=self.stance.name if labels[i] is not None and self.stance else None,
                     signals={
+                        **stance_signals,
                         "p_evidence": round(float(pe), 4),
                         "lexical": round(values["word_max"], 4),
                         "semantic": round(values["lsa_max"], 4),

@@ -90,7 +90,7 @@ class StanceJudge:
                     node="verify",
                     message=(
                         f"judge ({self.name}) failed on {len(failures)} of {len(claims)} claims, "
-                        f"whose stance was not checked (the hybrid verdict stands): {failures[0]}"
+                        f"whose stance was not checked by it (the stance model's verdict stands): {failures[0]}"
                     ),
                 )
             )
@@ -150,10 +150,15 @@ class JudgedVerifier:
         )
         self.model_calls += calls
         self.notes += notes
-        return [apply_stance(v, label) for v, label in zip(verdicts, labels, strict=True)]
+        return [
+            apply_stance(v, label, f"judge {self.judge.name}")
+            for v, label in zip(verdicts, labels, strict=True)
+        ]
 
 
-def apply_stance(v: Verification, label: JudgeOutput | None) -> Verification:
+def apply_stance(v: Verification, label: JudgeOutput | None, by: str = "judge") -> Verification:
+    """The judge's label decides the stance; where it failed (None) the hybrid's verdict, with
+    its stance model's label, stands."""
     if label is None:
         return v
     p_evidence = v.signals.get("p_evidence", v.confidence)
@@ -169,5 +174,6 @@ def apply_stance(v: Verification, label: JudgeOutput | None) -> Verification:
             "evidence_found": label.label != "NOT_ENOUGH_INFO",
             "stance": label.label,
             "stance_quote": label.quote or None,
+            "stance_by": by,
         }
     )

@@ -15,6 +15,7 @@ from sovereign_agents.engines import is_extractive
 from sovereign_agents.escaping import md_cell, md_text, safe_link
 from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
 from sovereign_agents.signals import RunSignals
+from sovereign_agents.stance_model import load_stance_model
 from sovereign_agents.state import ResearchState
 from sovereign_agents.verify import opposing_claims
 
@@ -44,8 +45,13 @@ class ReportClaim(BaseModel):
     verifier_evidence: str | None = Field(
         default=None, description="the source sentence(s) the verifier found best"
     )
-    stance: str | None = Field(default=None, description="the judge's label; None: not checked")
+    stance: str | None = Field(
+        default=None, description="SUPPORT / CONTRADICT / NOT_ENOUGH_INFO; None: not checked"
+    )
     stance_quote: str | None = None
+    stance_by: str | None = Field(
+        default=None, description="what judged the stance (stance model or 'judge <model>')"
+    )
     source_sha256: str | None = Field(
         default=None, description="sha256 of the source text the claim was checked against"
     )
@@ -224,9 +230,32 @@ def verifier_record(verifier: Any) -> dict[str, Any]:
             "evidence_threshold": params.evidence_threshold,
             "held_out": prov.get("metrics", {}).get("held_out"),
         }
+    stance = getattr(base, "stance", None)
+    if stance is not None:
+        record["stance_model"] = {
+            "name": stance.name,
+            "file": f"{stance.name}.json",
+            "fitted": stance.provenance.get("date"),
+            "threshold": stance.threshold,
+            "held_out": stance.provenance.get("metrics", {}).get("held_out"),
+        }
     judge = getattr(verifier, "judge", None)
-    record["stance"] = f"judge {judge.name}" if judge is not None else "not checked"
+    if judge is not None:
+        record["stance"] = f"judge {judge.name}" + (
+            f" (where it fails: {stance.describe()})" if stance is not None else ""
+        )
+    else:
+        record["stance"] = stance.describe() if stance is not None else "not checked"
     return record
+
+
+def stance_cell(claim: dict[str, Any]) -> str:
+    """The Stance column: the label and what judged it."""
+    label = claim.get("stance")
+    if not label:
+        return "not checked"
+    by = claim.get("stance_by")
+    return f"{label} ({by})" if by else str(label)
 
 
 def _claim(c: Claim) -> ReportClaim:
@@ -244,6 +273,7 @@ def _claim(c: Claim) -> ReportClaim:
         paper_version=c.verification.paper_version if c.verification else None,
         stance=c.verification.stance if c.verification else None,
         stance_quote=c.verification.stance_quote if c.verification else None,
+        stance_by=c.verification.stance_by if c.verification else None,
         round=c.round,
         engine=c.engine,
         dropped_in_round=c.dropped_in_round,
@@ -269,6 +299,26 @@ def _revision_diff(state: ResearchState, tribunal: list[TribunalRound]) -> Revis
     )
 
 
+def stance_note(by: str, tally: str) -> str:
+    """What one stance judge said, and how far it can be trusted."""
+    if by.startswith("judge"):
+        return f"Stance checked by an entailment {by} for {tally}; a judge model can be wrong."
+    model = load_stance_model()
+    held = model.provenance.get("metrics", {}).get("held_out", {})
+    measured = (
+        f"3-way accuracy {held['accuracy']:.2f} on {held.get('pairs', '?')} held-out SciFact "
+        f"pairs, {held.get('contradicted_but_verified', 0):.0%} of contradicted pairs still "
+        "called SUPPORT"
+        if model.name == by and "accuracy" in held
+        else "accuracy unmeasured"
+    )
+    return (
+        f"Stance judged offline by the fitted stance model {by} for {tally}. It reads lexical "
+        f"cues (negation, direction, antonyms, hedges, numbers), not meaning ({measured}); "
+        "a claim is verified only when its evidence is judged SUPPORT."
+    )
+
+
 def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
     """What the verifier that ran can and cannot say, and claims of different papers that
     look like they oppose each other."""
@@ -286,34 +336,29 @@ def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
             )
         )
     else:
-        stances = [c.verification.stance for c in active if c.verification]
-        checked = [s for s in stances if s]
+        verdicts = [c.verification for c in active if c.verification]
+        checked = [v for v in verdicts if v.stance]
         if not checked:
             notes.append(
                 Uncertainty(
                     kind="weak_signal",
                     message=(
-                        "Stance was not checked (no chat model for the entailment judge): the "
-                        "hybrid verifier finds the evidence sentence and scores it with lexical, "
-                        "semantic and negation/number cues fitted on SciFact (biomedical "
-                        "claims), which catch few contradictions; a verified claim may be "
-                        "contradicted by its source."
+                        "Stance was not checked (no chat model for the entailment judge, no "
+                        "stance model): the hybrid verifier finds the evidence sentence and "
+                        "scores it with lexical, semantic and negation/number cues fitted on "
+                        "SciFact (biomedical claims), which catch few contradictions; a verified "
+                        "claim may be contradicted by its source."
                     ),
                 )
             )
-        else:
-            counts = {k: checked.count(k) for k in ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")}
-            notes.append(
-                Uncertainty(
-                    kind="weak_signal",
-                    message=(
-                        f"Stance checked by an entailment judge for {len(checked)} of "
-                        f"{len(stances)} claims: {counts['SUPPORT']} SUPPORT, "
-                        f"{counts['CONTRADICT']} CONTRADICT, {counts['NOT_ENOUGH_INFO']} "
-                        "NOT_ENOUGH_INFO; a judge model can be wrong."
-                    ),
-                )
+        for by in sorted({str(v.stance_by) for v in checked}):
+            labels = [str(v.stance) for v in checked if str(v.stance_by) == by]
+            counts = {k: labels.count(k) for k in ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")}
+            tally = (
+                f"{len(labels)} of {len(verdicts)} claims: {counts['SUPPORT']} SUPPORT, "
+                f"{counts['CONTRADICT']} CONTRADICT, {counts['NOT_ENOUGH_INFO']} NOT_ENOUGH_INFO"
             )
+            notes.append(Uncertainty(kind="weak_signal", message=stance_note(by, tally)))
     for a, b, cues in opposing_claims(active):
         notes.append(
             Uncertainty(
@@ -564,7 +609,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| {md_cell(c['id'])} | {md_cell(c['text'])} | {md_cell(evidence, 300)} | "
             f"{md_cell(c['paper_id'])} | {verified_cell(c)} | "
-            f"{c['confidence']:.2f} | {md_cell(c.get('stance') or 'not checked')} |"
+            f"{c['confidence']:.2f} | {md_cell(stance_cell(c))} |"
         )
     if not active:
         lines.append("| — | No claims were extracted. | — | — | — | — | — |")

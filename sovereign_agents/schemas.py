@@ -124,6 +124,11 @@ class Verification(_Model):
         default=None, description="an entailment judge's label; None when stance was not checked"
     )
     stance_quote: str | None = None
+    stance_by: str | None = Field(
+        default=None,
+        description="what judged the stance: the offline stance model (e.g. stance_v1) or "
+        "'judge <model>'",
+    )
     source_sha256: str | None = Field(
         default=None,
         description="sha256 of the source text (title + abstract) it was checked against",

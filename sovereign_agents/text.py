@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
+import Stemmer
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # Words that carry no topic in a research question, beyond the usual English stop words.
@@ -201,22 +203,34 @@ def term_coverage(terms: list[str], texts: list[str]) -> tuple[float, list[str]]
     return 1 - len(missing) / len(terms), missing
 
 
+# Bumped whenever ``analyze`` changes the terms it yields: indexes built from its output (BM25,
+# LSA) carry it in their cache key, so an index built by an older analyzer is never reused.
+# 1: plural folding; 2: Snowball English stemmer (PyStemmer); 3: words of any script,
+# accents folded ("difusión" -> "difusion"), acronym plurals folded (VLMs -> vlm).
+ANALYZER_VERSION = 3
+
+_STEMMERS = threading.local()  # a Snowball stemmer holds state: one per thread
+# a plural acronym: at most one vowel, then consonants, then s (vlms, llms, lvlms; not "class")
+_ACRONYM_PLURAL = re.compile(r"^(?=[a-z0-9]{3,}s$)[^aeiouy]*[aeiouy]?[^aeiouys]+s$")
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def light_stem(token: str) -> str:
-    """Fold regular English plurals (models -> model, studies -> study); keep the rest."""
-    if len(token) > 4 and token.endswith("ies"):
-        return token[:-3] + "y"
-    if len(token) > 4 and token.endswith(("sses", "xes", "ches", "shes")):
-        return token[:-2]
-    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
-        return token[:-1]
-    return token
+def stem(token: str) -> str:
+    """The Snowball (Porter 2) English stem of a lower-cased word: studies -> studi,
+    models -> model, generalization -> general. An acronym's plural is folded first
+    (VLMs -> vlm, LLMs -> llm), which Snowball leaves alone."""
+    if _ACRONYM_PLURAL.match(token):
+        token = token[:-1]
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = Stemmer.Stemmer("english", 0)
+    return str(stemmer.stemWord(token))
 
 
 def analyze(text: str) -> list[str]:
-    """Search terms: content words, hyphenated compounds split into their parts, plurals folded.
+    """Search terms: content words, hyphenated compounds split into their parts, stemmed.
 
-    ``"Mixture-of-Experts models"`` -> ``["mixture", "expert", "model"]``.
+    ``"Mixture-of-Experts models"`` -> ``["mixtur", "expert", "model"]``.
     """
     out: list[str] = []
     for token in tokens(text):
@@ -224,7 +238,7 @@ def analyze(text: str) -> list[str]:
             part = part.strip(".")
             if len(part) < 2 or part in STOP_WORDS or part.replace(".", "").isdigit():
                 continue
-            out.append(light_stem(part))
+            out.append(stem(part))
     return out
 
 

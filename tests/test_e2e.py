@@ -126,13 +126,19 @@ def test_report_json_carries_the_contract(on_topic: RunResult) -> None:
     ]
     assert report["verifier"]["name"] == "hybrid"  # the default; offline, no stance judge
     assert 0 < report["verifier"]["threshold"] < 1
-    assert report["verifier"]["stance"] == "not checked"
+    # offline the fitted stance model judges stance, and the report says which and how good
+    assert report["verifier"]["stance"].startswith("stance model stance_v1 (held-out 3-way")
+    assert report["verifier"]["stance_model"]["held_out"]["pairs"] == 301
     assert report["verifier"]["params"]["data_sha256"]
+    active = [c for c in report["claims"] if c["dropped_in_round"] is None]
+    assert all(c["stance_by"] == "stance_v1" for c in active)
+    assert all(c["verified"] == (c["stance"] == "SUPPORT") for c in active)
     _, md = load(on_topic)
-    assert "| Evidence |" in md and "| Stance |" in md and "not checked |" in md
+    assert "| Evidence |" in md and "| Stance |" in md and "(stance_v1) |" in md
     uncertainties = md.split("## 4 Uncertainties")[1].split("## 5")[0]
-    assert "Stance was not checked" in uncertainties
-    assert "Stance: not checked" in md.split("## 2 Methodology")[1].split("## 3")[0]
+    assert "Stance judged offline by the fitted stance model stance_v1" in uncertainties
+    assert "held-out SciFact pairs" in uncertainties
+    assert "Stance: stance model stance_v1" in md.split("## 2 Methodology")[1].split("## 3")[0]
     assert {p["id"] for p in report["prompts"]} == {
         "planner",
         "extractor",

@@ -44,9 +44,82 @@ def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
     assert not verdicts[2].verified and not verdicts[2].evidence_found
     for v in verdicts:
         assert v.verified == (v.confidence >= verifier.threshold)
-        assert v.stance is None  # offline: stance not checked
+        # offline the stance model judges: verified exactly when the stance is SUPPORT
+        assert v.stance_by == "stance_v1"
+        assert v.verified == (v.stance == "SUPPORT")
         assert 0 <= v.signals["p_evidence"] <= 1
+    assert verdicts[1].stance != "SUPPORT"  # the negated claim is not called supported
+    assert verdicts[2].stance == "NOT_ENOUGH_INFO"  # no evidence found: nothing contradicts it
     assert verifier.verify([], []) == []
+
+
+def test_the_two_stage_hybrid_without_a_stance_model() -> None:
+    verifier = HybridVerifier(stance=None)
+    (v,) = verifier.verify(["Statin therapy reduces the risk of myocardial infarction."], [SOURCE])
+    assert v.stance is None and v.stance_by is None and v.verified
+    assert verifier.threshold == load_params().threshold
+
+
+def test_a_sentence_supports_itself() -> None:
+    from sovereign_agents.text import split_sentences
+
+    sentences = [s.text for s in split_sentences(SOURCE)][1:]
+    verdicts = HybridVerifier().verify(sentences, [SOURCE] * len(sentences))
+    assert all(v.stance == "SUPPORT" and v.verified for v in verdicts)
+
+
+def test_a_threshold_override_moves_stance_and_verdict_together() -> None:
+    claims = [
+        "Statin therapy reduces the risk of myocardial infarction.",
+        "Statin therapy does not reduce the risk of myocardial infarction.",
+        "Muscle pain was reported by 12 percent of patients.",
+    ]
+    for threshold in (0.0, 0.3, 0.6, 0.9, 1.0):
+        verifier = HybridVerifier(threshold_override=threshold)
+        for v in verifier.verify(claims, [SOURCE] * 3):
+            assert v.verified == (v.confidence >= threshold) == (v.stance == "SUPPORT")
+
+
+def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
+    from sovereign_agents.evals.scifact import sha256_of
+    from sovereign_agents.stance_model import (
+        LABELS,
+        STANCE_FEATURES,
+        StanceModel,
+        load_stance_model,
+    )
+
+    model = load_stance_model()
+    raw = json.loads(
+        (Path(__file__).parents[1] / "sovereign_agents/verifier_params/stance_v1.json").read_text()
+    )
+    assert StanceModel.from_dict(raw).to_dict() == raw  # JSON round trip, no pickle
+    assert raw["labels"] == list(LABELS)
+    assert len(model.model.features) == len(model.model.mean) == model.model.coef.shape[1]
+    assert model.model.coef.shape[0] == 3 and set(STANCE_FEATURES) <= set(model.model.features)
+    prov = model.provenance
+    assert prov["data"]["claims_sha256"] == sha256_of(data_dir / "scifact" / "claims_train.jsonl")
+    assert prov["data"]["claims"] == "claims_train.jsonl"  # never dev
+    held = prov["metrics"]["held_out"]
+    assert held["pairs"] == 301 and 0 < held["accuracy"] < 1
+    assert model.held_out_accuracy == held["accuracy"]
+    assert "fit_stance" in prov["script"]
+
+
+def test_stance_cues_of_a_pair() -> None:
+    from sovereign_agents.stance_model import STANCE_FEATURES, stance_features
+
+    def cues(claim: str, evidence: str) -> dict[str, float]:
+        return dict(zip(STANCE_FEATURES, stance_features(claim, evidence), strict=True))
+
+    swapped = cues("X increases the risk of Y.", "X decreased the risk of Y in 30 patients.")
+    assert swapped["antonym_swaps"] >= 1 and swapped["direction_agreement"] == -1
+    negated = cues("X does not reduce Y.", "X reduced Y.")
+    assert negated["negation_parity_mismatch"] == 1 and negated["polarity_agreement"] == -1
+    same = cues("X reduced Y by 30%.", "X reduced Y by 30%.")
+    assert same["antonym_swaps"] == 0 and same["claim_coverage"] == 1
+    assert same["numbers_agree"] == 1 and same["numbers_disagree"] == 0
+    assert cues("X may cause Y.", "X causes Y.")["claim_hedges"] == 1
 
 
 def test_shipped_params_carry_provenance(data_dir: Path) -> None:
@@ -85,18 +158,27 @@ def test_judge_contradiction_unverifies_and_support_keeps() -> None:
     verifier = _judged([json.dumps({"label": "CONTRADICT", "quote": "reduced the risk"})])
     (v,) = verifier.verify([claim], [SOURCE])
     assert v.stance == "CONTRADICT" and v.stance_quote == "reduced the risk"
+    assert v.stance_by and v.stance_by.startswith("judge ")
     assert not v.verified and v.verified == (v.confidence >= v.threshold)
     assert verifier.model_calls == 1 and not verifier.notes
     (v,) = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})]).verify([claim], [SOURCE])
     assert v.stance == "SUPPORT" and v.verified
 
 
-def test_judge_failure_is_recorded_and_leaves_stance_unchecked() -> None:
+def test_judge_failure_is_recorded_and_the_stance_model_verdict_stands() -> None:
     verifier = _judged(["this is not json"])
     (v,) = verifier.verify(["Statin therapy reduces the risk of myocardial infarction."], [SOURCE])
-    assert v.stance is None and v.verified  # the hybrid verdict stands
+    assert v.stance == "SUPPORT" and v.stance_by == "stance_v1" and v.verified
     assert verifier.notes and verifier.notes[0].kind == "fallback"
-    assert "stance was not checked" in verifier.notes[0].message
+    assert "the stance model's verdict stands" in verifier.notes[0].message
+
+
+def test_the_judge_decides_over_the_stance_model() -> None:
+    claim = "Statin therapy does not reduce the risk of myocardial infarction."
+    offline = HybridVerifier().verify([claim], [SOURCE])[0]
+    (v,) = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})]).verify([claim], [SOURCE])
+    assert offline.stance != "SUPPORT" and v.stance == "SUPPORT"
+    assert v.stance_by and v.stance_by.startswith("judge ")
 
 
 def _claim(cid: str, text: str, paper: str) -> Claim:

@@ -111,7 +111,7 @@ def main(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(exc.exit_code) from exc
     params, fit_pairs, held = fit(pairs, batch)
-    run = evaluate(HybridVerifier(params), pairs, batch)
+    run = evaluate(HybridVerifier(params, stance=None), pairs, batch)  # its own two stages
     held_keys = {(p.claim_id, p.doc_id) for p in held}
     fit_keys = {(p.claim_id, p.doc_id) for p in fit_pairs}
     on = {

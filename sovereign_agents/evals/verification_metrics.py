@@ -23,6 +23,11 @@ def prf(predicted: Sequence[bool], gold: Sequence[bool]) -> PRF:
     tp = sum(1 for p, g in zip(predicted, gold, strict=True) if p and g)
     fp = sum(1 for p, g in zip(predicted, gold, strict=True) if p and not g)
     fn = sum(1 for p, g in zip(predicted, gold, strict=True) if g and not p)
+    return prf_counts(tp, fp, fn)
+
+
+def prf_counts(tp: int, fp: int, fn: int) -> PRF:
+    """Precision, recall and F1 from counts (0.0 where undefined)."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

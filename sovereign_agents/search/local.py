@@ -3,8 +3,9 @@
 The index is one sparse matrix of BM25 term weights (documents x terms). A query's scores
 are the sum of the columns of its terms: one sparse slice and a sum, no Python loop over
 documents. The index is built once per corpus file and cached under the cache folder,
-keyed by the file's sha256, so a second run (or process) loads it instead of rebuilding.
-The cache is an npz of plain arrays (no pickle), validated on load and rebuilt when damaged.
+keyed by the file's sha256 and the analyzer's version (``text.ANALYZER_VERSION``), so a
+second run (or process) loads it instead of rebuilding. The cache is an npz of plain arrays
+(no pickle), validated on load and rebuilt when damaged.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ from sovereign_agents.cache import (
 )
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
 from sovereign_agents.schemas import Paper, Uncertainty
-from sovereign_agents.text import analyze
+from sovereign_agents.text import ANALYZER_VERSION, analyze
 
 INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
 _PAPER_LIST = TypeAdapter(list[Paper])
+
+
+def index_file_name(sha256: str) -> str:
+    """The cache file of a corpus's index: keyed by the index format, the analyzer that made
+    its terms and the corpus file's content."""
+    return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.npz"
 
 
 def indexed_terms(paper: Paper) -> list[str]:
@@ -226,7 +233,7 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
 
 def index_cache_path(sha256: str, cache: str | None = None) -> Path:
     """Where the BM25 index of the corpus with this sha256 is cached."""
-    return cache_dir(cache) / f"bm25-v{INDEX_VERSION}-{sha256[:24]}.npz"
+    return cache_dir(cache) / index_file_name(sha256)
 
 
 def take_cache_note(sha256: str) -> str | None:

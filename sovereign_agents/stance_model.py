@@ -1,0 +1,320 @@
+"""The offline stance model: SUPPORT / CONTRADICT / NOT_ENOUGH_INFO for a claim and its evidence.
+
+A multinomial logistic regression (numpy at run time) on features of the claim and the evidence
+sentence(s) the hybrid verifier found: the hybrid's own features (similarities, coverage,
+numbers, negation, direction) and stance cues — negation counts and the polarity they flip,
+up/down direction agreement, antonym pairs swapped between claim and evidence, hedges,
+absolute quantifiers, number agreement, words of the claim the evidence lacks. Fitted on
+SciFact train's fit split only (``evals/fit_stance.py``); parameters and provenance ship as
+JSON in ``verifier_params/stance_v1.json``.
+
+The decision: SUPPORT when P(SUPPORT) >= threshold (chosen on the fit split, by cross-validation
+grouped by cited document, to bound contradicted-but-verified); otherwise the likelier of
+CONTRADICT and NOT_ENOUGH_INFO. So a claim is verified exactly when its stance is SUPPORT.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from sovereign_agents.stance import directions, negation_count, numbers
+from sovereign_agents.text import analyze, stem, tokens
+
+PARAMS_FILE = "stance_v1.json"
+LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
+
+_ANTONYM_WORDS = (
+    ("increase", "decrease"),
+    ("increase", "reduce"),
+    ("higher", "lower"),
+    ("high", "low"),
+    ("more", "less"),
+    ("more", "fewer"),
+    ("greater", "smaller"),
+    ("larger", "smaller"),
+    ("positive", "negative"),
+    ("positively", "negatively"),
+    ("enhance", "impair"),
+    ("enhance", "reduce"),
+    ("activate", "inhibit"),
+    ("activation", "inhibition"),
+    ("promote", "suppress"),
+    ("promote", "inhibit"),
+    ("induce", "inhibit"),
+    ("induce", "prevent"),
+    ("upregulate", "downregulate"),
+    ("upregulation", "downregulation"),
+    ("improve", "worsen"),
+    ("improve", "impair"),
+    ("benefit", "harm"),
+    ("beneficial", "harmful"),
+    ("protective", "harmful"),
+    ("protect", "damage"),
+    ("effective", "ineffective"),
+    ("efficient", "inefficient"),
+    ("gain", "loss"),
+    ("accelerate", "slow"),
+    ("accelerate", "delay"),
+    ("fast", "slow"),
+    ("early", "late"),
+    ("before", "after"),
+    ("long", "short"),
+    ("strong", "weak"),
+    ("stable", "unstable"),
+    ("safe", "unsafe"),
+    ("significant", "insignificant"),
+    ("significant", "nonsignificant"),
+    ("likely", "unlikely"),
+    ("elevated", "reduced"),
+    ("presence", "absence"),
+    ("present", "absent"),
+    ("sufficient", "insufficient"),
+    ("necessary", "dispensable"),
+    ("required", "dispensable"),
+    ("susceptible", "resistant"),
+    ("sensitive", "resistant"),
+    ("agonist", "antagonist"),
+    ("overexpression", "knockdown"),
+    ("dominant", "recessive"),
+    ("maximum", "minimum"),
+    ("above", "below"),
+    ("older", "younger"),
+    ("common", "rare"),
+    ("majority", "minority"),
+    ("major", "minor"),
+    ("frequent", "infrequent"),
+    ("decreased", "unchanged"),
+    ("increased", "unchanged"),
+    ("correlated", "uncorrelated"),
+    ("associated", "unassociated"),
+    ("dependent", "independent"),
+    ("related", "unrelated"),
+    ("affected", "unaffected"),
+    ("able", "unable"),
+    ("success", "failure"),
+    ("successful", "unsuccessful"),
+    ("rise", "fall"),
+    ("increase", "decline"),
+    ("survival", "death"),
+    ("alive", "dead"),
+    ("hyper", "hypo"),
+)
+_HEDGES = frozenset(
+    stem(w)
+    for w in (
+        "may",
+        "might",
+        "could",
+        "possibly",
+        "possible",
+        "potential",
+        "potentially",
+        "suggest",
+        "suggests",
+        "likely",
+        "unclear",
+        "whether",
+        "hypothesize",
+        "propose",
+        "appear",
+        "seem",
+    )
+)
+_ABSOLUTES = frozenset(
+    ["all", "always", "never", "none", "only", "every", "completely", "entirely", "any", "sole"]
+)
+
+STANCE_FEATURES = (
+    "claim_negations",
+    "evidence_negations",
+    "negation_parity_mismatch",
+    "claim_up",
+    "claim_down",
+    "evidence_up",
+    "evidence_down",
+    "direction_agreement",
+    "polarity_agreement",
+    "antonym_swaps",
+    "antonym_shared",
+    "claim_hedges",
+    "evidence_hedges",
+    "claim_absolutes",
+    "evidence_absolutes",
+    "absolute_mismatch",
+    "claim_numbers",
+    "numbers_agree",
+    "numbers_disagree",
+    "claim_coverage",
+    "claim_novel_words",
+    "evidence_novel_words",
+    "claim_than",
+)
+
+
+@lru_cache(maxsize=1)
+def antonym_stems() -> tuple[tuple[str, str], ...]:
+    return tuple((stem(a), stem(b)) for a, b in _ANTONYM_WORDS)
+
+
+def _polarity(text: str) -> float:
+    up, down = directions(text)
+    sign = float(np.sign(up - down))
+    return -sign if negation_count(text) % 2 else sign
+
+
+def stance_features(claim: str, evidence: str) -> list[float]:
+    """The stance cues of one (claim, evidence) pair, in ``STANCE_FEATURES`` order."""
+    claim_words, evidence_words = tokens(claim), tokens(evidence)
+    claim_stems, evidence_stems = set(analyze(claim)), set(analyze(evidence))
+    claim_all = {stem(w) for w in claim_words}
+    evidence_all = {stem(w) for w in evidence_words}
+    cn, en = negation_count(claim), negation_count(evidence)
+    cu, cd = directions(claim)
+    eu, ed = directions(evidence)
+    swaps = shared = 0
+    for a, b in antonym_stems():
+        for x, y in ((a, b), (b, a)):
+            if x in claim_all and y in evidence_all and x not in evidence_all:
+                swaps += 1
+        if (a in claim_all and a in evidence_all) or (b in claim_all and b in evidence_all):
+            shared += 1
+    c_numbers, e_numbers = numbers(claim), numbers(evidence)
+    c_abs = sum(1 for w in claim_words if w in _ABSOLUTES)
+    e_abs = sum(1 for w in evidence_words if w in _ABSOLUTES)
+    novel = claim_stems - evidence_stems
+    return [
+        float(min(cn, 3)),
+        float(min(en, 3)),
+        float(cn % 2 != en % 2),
+        float(min(cu, 3)),
+        float(min(cd, 3)),
+        float(min(eu, 3)),
+        float(min(ed, 3)),
+        float(np.sign(cu - cd) * np.sign(eu - ed)),
+        _polarity(claim) * _polarity(evidence),
+        float(min(swaps, 3)),
+        float(min(shared, 3)),
+        float(min(sum(1 for w in claim_all if w in _HEDGES), 3)),
+        float(min(sum(1 for w in evidence_all if w in _HEDGES), 3)),
+        float(min(c_abs, 3)),
+        float(min(e_abs, 3)),
+        float(bool(c_abs) != bool(e_abs)),
+        float(bool(c_numbers)),
+        float(bool(c_numbers & e_numbers)),
+        float(bool(c_numbers and e_numbers and not c_numbers & e_numbers)),
+        len(claim_stems & evidence_stems) / max(1, len(claim_stems)),
+        math.log1p(len(novel)),
+        math.log1p(len(evidence_stems - claim_stems)),
+        float("than" in claim_words),
+    ]
+
+
+@dataclass(frozen=True)
+class Multinomial:
+    """A fitted multinomial logistic regression on standardised features (numpy only)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # classes x features
+    intercept: np.ndarray  # classes
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Multinomial:
+        return cls(
+            features=tuple(data["features"]),
+            mean=np.asarray(data["mean"], dtype=float),
+            scale=np.asarray(data["scale"], dtype=float),
+            coef=np.asarray(data["coef"], dtype=float),
+            intercept=np.asarray(data["intercept"], dtype=float),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(values: Any) -> Any:
+            return np.round(np.asarray(values, dtype=float), 6).tolist()
+
+        return {
+            "features": list(self.features),
+            "mean": r(self.mean),
+            "scale": r(self.scale),
+            "coef": r(self.coef),
+            "intercept": r(self.intercept),
+        }
+
+    def proba(self, matrix: np.ndarray) -> np.ndarray:
+        """Class probabilities, one row per pair, columns in ``LABELS`` order."""
+        z = (matrix - self.mean) / self.scale @ self.coef.T + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    model: Multinomial
+    threshold: float
+    name: str = "stance_v1"
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StanceModel:
+        return cls(
+            model=Multinomial.from_dict(data["model"]),
+            threshold=float(data["threshold"]),
+            name=str(data.get("version", "stance_v1")),
+            provenance=dict(data.get("provenance", {})),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.name,
+            "labels": list(LABELS),
+            "model": self.model.to_dict(),
+            "threshold": self.threshold,
+            "provenance": self.provenance,
+        }
+
+    @property
+    def held_out_accuracy(self) -> float | None:
+        value = self.provenance.get("metrics", {}).get("held_out", {}).get("accuracy")
+        return None if value is None else float(value)
+
+    def describe(self) -> str:
+        accuracy = self.held_out_accuracy
+        held = f"held-out 3-way accuracy {accuracy:.2f}" if accuracy is not None else "unmeasured"
+        return f"stance model {self.name} ({held})"
+
+    def decide(self, proba: np.ndarray, threshold: float | None = None) -> list[str]:
+        """Labels: SUPPORT at P(SUPPORT) >= threshold (the model's own unless given), else
+        the likelier of the other two."""
+        threshold = self.threshold if threshold is None else threshold
+        out = []
+        for p in proba:
+            if p[0] >= threshold:
+                out.append(LABELS[0])
+            else:
+                out.append(LABELS[1] if p[1] >= p[2] else LABELS[2])
+        return out
+
+
+def feature_rows(claims: Sequence[str], evidences: Sequence[str], base: np.ndarray) -> np.ndarray:
+    """The model's input: the hybrid's features of each pair beside its stance cues."""
+    cues = np.asarray(
+        [stance_features(c, e) for c, e in zip(claims, evidences, strict=True)], dtype=float
+    ).reshape(len(claims), len(STANCE_FEATURES))
+    return np.hstack([base, cues])
+
+
+@lru_cache(maxsize=4)
+def load_stance_model(name: str = PARAMS_FILE) -> StanceModel:
+    """The shipped parameters (``sovereign_agents/verifier_params/<name>``)."""
+    text = resources.files("sovereign_agents").joinpath("verifier_params", name).read_text()
+    return StanceModel.from_dict(json.loads(text))
