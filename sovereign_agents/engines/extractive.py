@@ -311,7 +311,14 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
     def rank(ids: list[str]) -> list[Claim]:
         def key(c: Claim) -> tuple[float, ...]:
             background = bool(_BACKGROUND_CUE.search(c.text) or rel.BACKGROUND.search(c.text))
-            return (-(c.id in anchor), background, -relevance.get(c.id, 0.0), -c.confidence)
+            numberless = not rel.NUMBER.search(c.text)  # a number answers before a word
+            return (
+                -(c.id in anchor),
+                background,
+                numberless,
+                -relevance.get(c.id, 0.0),
+                -c.confidence,
+            )
 
         return sorted((by_id[i] for i in ids if i in by_id), key=lambda c: (*key(c), c.id))
 
@@ -457,7 +464,7 @@ def review_skeptic(signals: RunSignals, draft: Draft) -> tuple[float, list[Revie
             ReviewIssue(
                 text="claims that do not bear on the goal (not evidence for the answer)",
                 claim_ids=signals.off_goal_ids,
-                severity="medium",
+                severity="low",  # about relevance, not a doubt about the verdict
             )
         )
     if signals.cites_unverified_ids:
