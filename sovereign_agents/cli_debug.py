@@ -21,6 +21,7 @@ from sovereign_agents.cli import (
     reported,
 )
 from sovereign_agents.errors import InputError
+from sovereign_agents.wording import count
 
 RunDir = Annotated[Path, typer.Argument(help="a run folder (made by `sovereign run`)")]
 StateSet = Annotated[
@@ -249,7 +250,7 @@ def describe_call(call: dict[str, Any]) -> str:
     if kind == "search":
         return (
             f"[yellow]search[/] {call['backend']} {call['query']!r}: "
-            f"{len(call['results'])} results {call['latency_s']:.2f}s{error}"
+            f"{count(len(call['results']), 'result')} {call['latency_s']:.2f}s{error}"
         )
     if kind == "embeddings":
         return f"[blue]embeddings[/] {call['model']} dim={call['dim']} texts={len(call['vectors'])}"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
 from sovereign_agents.errors import InputError
+from sovereign_agents.wording import count
 
 
 class BatchQuery(BaseModel):
@@ -108,7 +109,7 @@ def search_command(
     if not hits:
         out.print(f"no papers match: {query}")
         return
-    table = Table(title=f"{len(hits)} papers for: {query}", title_justify="left")
+    table = Table(title=f"{count(len(hits), 'paper')} for: {query}", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("id")
     table.add_column("score", justify="right")

@@ -30,6 +30,7 @@ from sovereign_agents.models.structured import (
 from sovereign_agents.prompts import Prompt, load_prompt
 from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.schemas import Uncertainty, Verification
+from sovereign_agents.wording import count
 
 JUDGE_ROLE = "judge"
 
@@ -89,7 +90,7 @@ class StanceJudge:
                     kind="fallback",
                     node="verify",
                     message=(
-                        f"judge ({self.name}) failed on {len(failures)} of {len(claims)} claims, "
+                        f"judge ({self.name}) failed on {len(failures)} of {count(len(claims), 'claim')}, "
                         f"whose stance was not checked (the hybrid verdict stands): {failures[0]}"
                     ),
                 )

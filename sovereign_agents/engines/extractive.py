@@ -28,6 +28,7 @@ from sovereign_agents.schemas import (
 )
 from sovereign_agents.signals import RunSignals, stemmed_terms
 from sovereign_agents.text import analyze, goal_terms, keyphrases, split_sentences
+from sovereign_agents.wording import count
 
 NAME = "extractive"
 
@@ -132,7 +133,7 @@ class ExtractiveEngine:
         queries = refine_queries(goal, signals, queries_done, n_queries)
         missing = ", ".join(signals.missing_terms) or "none"
         rationale = (
-            f"dropped {len(drop)} unverified or off-goal claims; searching again for "
+            f"dropped {count(len(drop), 'unverified or off-goal claim')}; searching again for "
             f"the goal terms no verified claim covers ({missing})"
         )
         return RoleResult(
@@ -253,7 +254,8 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
         answer.append(
             CitedSentence(
                 text=(
-                    f"This rests on {len(verified)} verified claim(s) from {papers} paper(s); "
+                    f"This rests on {count(len(verified), 'verified claim')} from "
+                    f"{count(papers, 'paper')}; "
                     f"{signals.goal_coverage:.0%} of the goal's terms are covered by them."
                 ),
                 claim_ids=[c.id for c in ranked[:3]],
@@ -295,7 +297,7 @@ def write_draft(goal: str, claims: list[Claim], signals: RunSignals, round: int)
         abstract.append(
             CitedSentence(
                 text=(
-                    f"The search for '{goal}' found {signals.n_papers} paper(s) but no claim "
+                    f"The search for '{goal}' found {count(signals.n_papers, 'paper')} but no claim "
                     "that could be verified against its source."
                 ),
                 claim_ids=[],
@@ -381,7 +383,7 @@ def review_skeptic(signals: RunSignals, draft: Draft) -> tuple[float, list[Revie
     )
     score -= 1.5 * len(signals.cites_unverified_ids)
     rationale = (
-        f"{signals.n_verified}/{n} claims verified, {len(signals.single_source_ids)} "
+        f"{signals.n_verified} of {count(n, 'claim')} verified, {len(signals.single_source_ids)} "
         f"single-source, {len(signals.off_goal_ids)} off the goal"
     )
     return score, issues, rationale
@@ -407,7 +409,9 @@ def review_validator(signals: RunSignals, draft: Draft) -> tuple[float, list[Rev
     if signals.uncited_sentences:
         issues.append(
             ReviewIssue(
-                text=f"{signals.uncited_sentences} draft sentence(s) cite no claim", severity="low"
+                text=f"{count(signals.uncited_sentences, 'draft sentence')} "
+                f"{'cites' if signals.uncited_sentences == 1 else 'cite'} no claim",
+                severity="low",
             )
         )
     if signals.n_claims == 0:
@@ -461,6 +465,6 @@ def review_synthesizer(signals: RunSignals, draft: Draft) -> tuple[float, list[R
     )
     rationale = (
         f"covers {signals.goal_coverage:.0%} of the goal's terms with "
-        f"{signals.n_relevant_papers} relevant paper(s)"
+        f"{count(signals.n_relevant_papers, 'relevant paper')}"
     )
     return score, issues, rationale

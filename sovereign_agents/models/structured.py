@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from sovereign_agents.models.call_cache import ModelCallCache
 from sovereign_agents.models.errors import classify
 from sovereign_agents.tracing import record_chat_call
+from sovereign_agents.wording import count
 
 S = TypeVar("S", bound=BaseModel)
 MODES = ("structured", "json_mode", "prompt")
@@ -247,7 +248,7 @@ def _call(
                 http_attempt += 1
                 policy.sleep(min(wait, policy.max_wait))
                 continue
-            raise CallFailed(f"{failure.message} (after {calls} call(s))", calls) from exc
+            raise CallFailed(f"{failure.message} (after {count(calls, 'call')})", calls) from exc
         if probing:
             _end_probe(model)  # a mode that answers: the waiting calls may go
         record_chat_call(
@@ -268,7 +269,7 @@ def _call(
             return CallOutcome(parsed, calls, mode, notes)
         if output_attempt >= policy.output_retries:
             raise OutputInvalid(
-                f"invalid output after {output_attempt + 1} answer(s): {error}", calls
+                f"invalid output after {count(output_attempt + 1, 'answer')}: {error}", calls
             )
         output_attempt += 1
         conversation = [

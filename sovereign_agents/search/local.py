@@ -21,6 +21,7 @@ from sovereign_agents.cache import cache_dir, cached_pickle
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
 from sovereign_agents.schemas import Paper
 from sovereign_agents.text import analyze
+from sovereign_agents.wording import count
 
 INDEX_VERSION = 3
 
@@ -163,6 +164,6 @@ class LocalCorpusSearch:
     def describe(self) -> str:
         name = Path(self.index.source).name
         return (
-            f"local arXiv corpus {name} ({len(self.index.papers)} records, "
+            f"local arXiv corpus {name} ({count(len(self.index.papers), 'record')}, "
             f"sha256 {self.index.sha256[:12]}), BM25 relevance ranking"
         )
