@@ -195,6 +195,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_full_run_against_replayed_arxiv(arxiv_replay: Any, tmp_path: Path) -> None:
     env = {
         "SOVEREIGN_ARXIV_API_URL": arxiv_replay.url,

@@ -53,6 +53,7 @@ def test_empty_search_results_make_a_report_that_says_so(
     assert "No claims were extracted." in md
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_sigkill_mid_model_call_then_resume_finishes_without_rerunning(
     fake_nim: Any, daily_corpus: Path, tmp_path: Path

@@ -93,6 +93,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_langgraph_dev_serves_the_graph(daily_corpus: Path, tmp_path: Path) -> None:
     cli = shutil.which("langgraph") or str(Path(sys.executable).parent / "langgraph")

@@ -8,9 +8,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_wheel_carries_prompts_and_runs_from_elsewhere(tmp_path: Path, daily_corpus: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(

@@ -38,6 +38,7 @@ def test_the_quick_start_runs_the_daily_listing_offline() -> None:
     assert argv[argv.index("--llm") + 1] == "extractive"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["console", "report-summary", "report-excerpt"])
 def test_readme_block_is_the_real_output(quick_start: QuickStart, name: str) -> None:
     fresh = readme_sync.generated(quick_start)[name]
@@ -45,6 +46,7 @@ def test_readme_block_is_the_real_output(quick_start: QuickStart, name: str) -> 
     assert shown == fresh, f"{HINT}\n--- README {name}:\n{shown}\n--- the run:\n{fresh}"
 
 
+@pytest.mark.slow
 def test_the_console_block_ends_with_one_decision_line(quick_start: QuickStart) -> None:
     lines = quick_start.stdout.splitlines()
     decisions = [line for line in lines if line.startswith("Decision: ")]
@@ -54,6 +56,7 @@ def test_the_console_block_ends_with_one_decision_line(quick_start: QuickStart) 
     assert f"the tribunal's verdict was {quick_start.report['tribunal']['verdict']}" in lines[0]
 
 
+@pytest.mark.slow
 def test_the_sync_rewrites_a_stale_block_and_nothing_else(quick_start: QuickStart) -> None:
     fresh = readme_sync.generated(quick_start)
     current = readme_sync.rewrite(README, fresh)
@@ -65,6 +68,7 @@ def test_the_sync_rewrites_a_stale_block_and_nothing_else(quick_start: QuickStar
     assert readme_sync.rewrite(stale, fresh) == current
 
 
+@pytest.mark.slow
 def test_a_goal_runs_without_any_optional_package(daily_corpus: Path, tmp_path: Path) -> None:
     """What `pip install -e .` leaves out (the extras: plots, bench, dev, loopback) is never
     imported by a run: each is made unimportable in the child process."""
