@@ -28,6 +28,7 @@ from typing import Any
 
 from sovereign_agents.testing import shared_data
 from sovereign_agents.wording import count, score
+from tests import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -93,7 +94,7 @@ def run_quick_start(argv: list[str], workdir: Path) -> QuickStart:
         cwd=workdir,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_S,
         env={**os.environ, "COLUMNS": "200"},
     )
     if proc.returncode != 0:

@@ -25,6 +25,7 @@ from sovereign_agents.search.arxiv_api import (
     arxiv_query,
 )
 from sovereign_agents.search.base import PartialResults
+from tests import HANG_GUARD_S
 
 
 def backend(replay: Any, tmp_path: Path, **knobs: Any) -> ArxivSearch:
@@ -190,7 +191,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         env={**os.environ, **env},
     )
 

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests import HANG_GUARD_S
+
 
 def sovereign(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         cwd=cwd,
     )
 

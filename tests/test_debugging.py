@@ -20,6 +20,7 @@ from sovereign_agents.replay import (
     replay_context,
 )
 from sovereign_agents.runner import fork_run, resume_run, run_history, run_research
+from tests import HANG_GUARD_S
 
 GOAL = "How do mixture-of-experts vision-language models trade accuracy against inference cost?"
 
@@ -29,7 +30,7 @@ def sovereign(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
 
 

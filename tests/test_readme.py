@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import readme_sync
+from tests import HANG_GUARD_S, readme_sync
 from tests.readme_sync import QuickStart
 
 pytestmark = pytest.mark.e2e
@@ -108,7 +108,7 @@ def test_a_goal_runs_without_any_optional_package(daily_corpus: Path, tmp_path: 
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=HANG_GUARD_S,
         env={**os.environ},
     )
     assert proc.returncode == 0, proc.stderr
