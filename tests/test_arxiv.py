@@ -233,6 +233,7 @@ def test_full_run_against_replayed_arxiv(arxiv_replay: Any, tmp_path: Path) -> N
     assert proc.returncode == 0 and len(arxiv_replay.requests) == len(distinct)
 
 
+@pytest.mark.slow
 def test_cli_names_arxiv_and_the_corpus_alternative_when_unreachable(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

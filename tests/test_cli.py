@@ -22,6 +22,7 @@ def sovereign(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow
 def test_run_writes_the_three_files(daily_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = sovereign(

@@ -44,6 +44,7 @@ def report(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_pause_history_resume_from_the_cli(daily_corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     paused = sovereign(
@@ -73,6 +74,7 @@ def test_pause_history_resume_from_the_cli(daily_corpus: Path, tmp_path: Path) -
     assert "Traceback" not in again.stderr
 
 
+@pytest.mark.slow
 def test_bad_debugging_input_is_one_clear_line(daily_corpus: Path, tmp_path: Path) -> None:
     cases = [
         (["history", str(tmp_path / "nowhere")], "not a run folder"),
@@ -185,6 +187,7 @@ def test_trace_show_renders_nodes_and_calls(daily_corpus: Path, tmp_path: Path) 
         assert text in proc.stdout
 
 
+@pytest.mark.slow
 def test_review_disputed_pauses_and_records_the_human_verdict(
     daily_corpus: Path, tmp_path: Path
 ) -> None:
