@@ -21,6 +21,7 @@ from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
 from sovereign_agents.escaping import one_line, rich_safe, terminal
 from sovereign_agents.redaction import redact
+from sovereign_agents.wording import score
 
 if TYPE_CHECKING:
     from sovereign_agents.runner import RunResult
@@ -306,16 +307,28 @@ def print_result(result: RunResult) -> None:
         )
         out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True, markup=False)
         return
-    values = result.values
-    out.print(
-        f"{values.get('policy', '?')}: tribunal {values.get('tribunal_score', 0):.1f}/10 "
-        f"-> {values.get('verdict', '?')}",
-        markup=False,
-    )
+    out.print(decision_line(result.values), soft_wrap=True, markup=False)
     out.print(f"report: {result.report_md}", soft_wrap=True, markup=False)
     out.print(f"json:   {result.report_json}", soft_wrap=True, markup=False)
     out.print(f"html:   {result.report_html}", soft_wrap=True, markup=False)
     out.print(f"trace:  {result.trace}", soft_wrap=True, markup=False)
+
+
+def decision_line(values: dict[str, Any]) -> str:
+    """The run's outcome as one sentence: the policy's decision stands, with its reason; the
+    tribunal's verdict is named beside it (with its score when the reason does not give it)."""
+    decision = values.get("decision")
+    if isinstance(decision, dict):
+        reason = str(decision.get("reason", ""))
+    else:
+        reason = str(getattr(decision, "reason", ""))
+    mean = score(float(values.get("tribunal_score", 0.0)))
+    verdict = values.get("verdict", "?")
+    at = "" if mean in reason else f" at {mean}/10"
+    return (
+        f"Decision: {values.get('policy', '?')} — {reason or 'no reason recorded'}; "
+        f"the tribunal's verdict was {verdict}{at}, the policy decides."
+    )
 
 
 def _register_subcommands() -> None:

@@ -21,6 +21,7 @@ from sovereign_agents.cli import (
 )
 from sovereign_agents.errors import InputError
 from sovereign_agents.escaping import one_line, rich_safe
+from sovereign_agents.wording import count
 
 RunDir = Annotated[Path, typer.Argument(help="a run folder (made by `sovereign run`)")]
 StateSet = Annotated[
@@ -279,7 +280,7 @@ def describe_call(call: dict[str, Any]) -> str:
         results = call.get("results")
         return (
             f"[yellow]search[/] {safe(call.get('backend'))} {safe(repr(call.get('query')))}: "
-            f"{len(results) if isinstance(results, list) else 0} results "
+            f"{count(len(results) if isinstance(results, list) else 0, 'result')} "
             f"{number(call.get('latency_s')):.2f}s{error}"
         )
     if kind == "embeddings":

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from sovereign_agents.errors import InputError
+from sovereign_agents.wording import count
 
 eval_app = typer.Typer(
     help="Evals: prompt sensitivity, verification accuracy, retrieval quality.",
@@ -163,7 +164,9 @@ def verify(
         if as_json:
             typer.echo(json.dumps(m.summary()))
         else:
-            out.print(f"[bold]{run.verifier}[/] on {m.pairs} pairs ({split}) — {run.description}")
+            out.print(
+                f"[bold]{run.verifier}[/] on {count(m.pairs, 'pair')} ({split}) — {run.description}"
+            )
             for name, x in (("evidence", m.evidence), ("support", m.support)):
                 out.print(f"{name:9s} P {x.precision:.3f}  R {x.recall:.3f}  F1 {x.f1:.3f}")
             out.print(

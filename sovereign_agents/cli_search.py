@@ -17,6 +17,7 @@ from rich.table import Table
 
 from sovereign_agents.errors import InputError
 from sovereign_agents.escaping import one_line, rich_safe
+from sovereign_agents.wording import count
 
 
 class BatchQuery(BaseModel):
@@ -110,7 +111,8 @@ def search_command(
         out.print(f"no papers match: {rich_safe(one_line(query))}")
         return
     table = Table(
-        title=f"{len(hits)} papers for: {rich_safe(one_line(query))}", title_justify="left"
+        title=f"{count(len(hits), 'paper')} for: {rich_safe(one_line(query))}",
+        title_justify="left",
     )
     table.add_column("#", justify="right")
     table.add_column("id")

@@ -30,6 +30,7 @@ from sovereign_agents.models.structured import (
 from sovereign_agents.prompts import Prompt, load_prompt
 from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.schemas import Uncertainty, Verification
+from sovereign_agents.wording import count
 
 JUDGE_ROLE = "judge"
 
@@ -89,8 +90,9 @@ class StanceJudge:
                     kind="fallback",
                     node="verify",
                     message=(
-                        f"judge ({self.name}) failed on {len(failures)} of {len(claims)} claims, "
-                        f"whose stance was not checked by it (the stance model's verdict stands): {failures[0]}"
+                        f"judge ({self.name}) failed on {len(failures)} of "
+                        f"{count(len(claims), 'claim')}, whose stance was not checked by it (the "
+                        f"stance model's verdict stands): {failures[0]}"
                     ),
                 )
             )

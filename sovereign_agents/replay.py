@@ -37,6 +37,7 @@ from sovereign_agents.context import MODEL_ROLES, Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.schemas import Paper
 from sovereign_agents.tracing import message_key, text_key
+from sovereign_agents.wording import count
 
 
 class ReplayMiss(Exception):
@@ -272,6 +273,7 @@ def summarize_outcome(report: dict[str, Any]) -> str:
     o = outcome(report)
     n_verified = sum(1 for c in o["claims"] if c[2])
     return (
-        f"{len(o['papers'])} papers, {len(o['claims'])} claims ({n_verified} verified), "
+        f"{count(len(o['papers']), 'paper')}, {count(len(o['claims']), 'claim')} "
+        f"({n_verified} verified), "
         f"reviews {dict(o['reviews'])}, score {o['score']}, {o['verdict']}, {o['policy']}"
     )

@@ -18,6 +18,7 @@ from sovereign_agents.signals import RunSignals
 from sovereign_agents.stance_model import load_stance_model
 from sovereign_agents.state import ResearchState
 from sovereign_agents.verify import opposing_claims
+from sovereign_agents.wording import count, score
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -399,7 +400,8 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
             Uncertainty(
                 kind="weak_signal",
                 message=(
-                    f"{len(signals.grey_zone_ids)} claim(s) lie within 0.05 of the "
+                    f"{count(len(signals.grey_zone_ids), 'claim')} "
+                    f"{'lies' if len(signals.grey_zone_ids) == 1 else 'lie'} within 0.05 of the "
                     f"{signals.threshold} threshold: {', '.join(signals.grey_zone_ids)}"
                 ),
             )
@@ -409,7 +411,8 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
             Uncertainty(
                 kind="weak_signal",
                 message=(
-                    f"{len(signals.single_source_ids)} of {signals.n_claims} claims rest on a single "
+                    f"{len(signals.single_source_ids)} of {count(signals.n_claims, 'claim')} "
+                    f"{'rests' if len(signals.single_source_ids) == 1 else 'rest'} on a single "
                     "paper that no other retrieved paper echoes."
                 ),
             )
@@ -445,12 +448,13 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
                 ),
             )
         )
-    if signals.n_papers and signals.n_relevant_papers < signals.n_papers:
+    weak = signals.n_papers - signals.n_relevant_papers
+    if signals.n_papers and weak > 0:
         notes.append(
             Uncertainty(
                 kind="coverage",
                 message=(
-                    f"{signals.n_papers - signals.n_relevant_papers} kept paper(s) are only weakly "
+                    f"{count(weak, 'kept paper')} {'is' if weak == 1 else 'are'} only weakly "
                     f"related to the goal (relevance < {context.min_relevance})."
                 ),
             )
@@ -463,7 +467,8 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
             Uncertainty(
                 kind="failure",
                 message=(
-                    f"{len(failed)} of {len(state.get('query_log', []))} search queries failed."
+                    f"{len(failed)} of {count(len(state.get('query_log', [])), 'search query')} "
+                    "failed."
                 ),
             )
         )
@@ -473,7 +478,7 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
             Uncertainty(
                 kind="weak_signal",
                 message=(
-                    f"The reviewers disagree: their scores spread over {last.spread:.1f} points "
+                    f"The reviewers disagree: their scores spread over {score(last.spread)} points "
                     "(see Results); the mean hides it."
                 ),
             )
@@ -544,14 +549,15 @@ def render_markdown(r: dict[str, Any]) -> str:
         "## 3 Results",
         "",
         (
-            f"{len(r['papers'])} papers retrieved. {len(active)} claims extracted, "
-            f"{len(verified)} verified. Tribunal: {t['score']:.1f}/10 → {md_text(t['verdict'])} "
+            f"{count(len(r['papers']), 'paper')} retrieved. "
+            f"{count(len(active), 'claim')} extracted, "
+            f"{len(verified)} verified. Tribunal: {score(t['score'])}/10 → {md_text(t['verdict'])} "
             f"(revision_round={t['revision_round']}). Policy: {md_text(r['policy'])}."
         ),
         "",
         "Reviewers: "
-        + ", ".join(f"{md_text(rv['role'].upper())} {rv['score']:.1f}" for rv in t["reviews"])
-        + f" (spread {t['spread']:.1f}; mean {t['score']:.2f}). Policy reason: "
+        + ", ".join(f"{md_text(rv['role'].upper())} {score(rv['score'])}" for rv in t["reviews"])
+        + f" (spread {score(t['spread'])}; mean {score(t['score'])}). Policy reason: "
         + md_cell(r["policy_reason"])
         + ".",
         "",
@@ -560,7 +566,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         lines += [
             "Rounds: "
             + "; ".join(
-                f"round {x['round']}: {x['score']:.2f} → {md_text(x['verdict'])}"
+                f"round {x['round']}: {score(x['score'])} → {md_text(x['verdict'])}"
                 for x in t["rounds"]
             )
             + ".",
@@ -570,7 +576,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         d = r["revision"]
         lines += [
             (
-                f"Revision round {d['round']}: {len(d['added'])} claim(s) added, "
+                f"Revision round {d['round']}: {count(len(d['added']), 'claim')} added, "
                 f"{len(d['dropped'])} dropped, {len(d['changed_verdict'])} changed verdict. "
                 f"{md_cell(d['rationale'])}."
             ),
@@ -661,10 +667,12 @@ def methodology(r: dict[str, Any]) -> list[str]:
         reading,
         "",
         (
-            f"Multi-query search ({ctx['n_queries']} parallel queries per round, relevance-sorted, "
-            f"up to {ctx['papers_per_query']} hits each) over {md_text(r['search'])}. {query_text} "
+            f"Multi-query search ({count(ctx['n_queries'], 'parallel query')} per round, "
+            f"relevance-sorted, up to {count(ctx['papers_per_query'], 'hit')} each) over "
+            f"{md_text(r['search'])}. {query_text} "
             f"Hits merged by reciprocal-rank fusion, de-duplicated, kept when their semantic "
-            f"relevance to the goal is >= {ctx['min_relevance']}, at most {ctx['max_papers']} papers."
+            f"relevance to the goal is >= {ctx['min_relevance']}, at most "
+            f"{count(ctx['max_papers'], 'paper')}."
         ),
         "",
         (
@@ -678,13 +686,14 @@ def methodology(r: dict[str, Any]) -> list[str]:
             f"Tribunal: 3-role parallel review (SKEPTIC/VALIDATOR/SYNTHESIZER; {tribunal_engines}), "
             f"score = mean of the three; one revision round when the mean < "
             f"{ctx['approve_threshold']} (at most {ctx['max_revisions']}). Policy: AUTO_APPROVE at "
-            f"score >= {r['policy_rules']['approve_threshold']} with >= "
-            f"{r['policy_rules']['min_verified_claims']} verified claim(s); REJECT with fewer than "
-            f"{r['policy_rules']['min_relevant_papers']} relevant paper(s) or no verified claim; "
+            f"score >= {rules['approve_threshold']} with >= "
+            f"{count(rules['min_verified_claims'], 'verified claim')}; REJECT with fewer than "
+            f"{count(rules['min_relevant_papers'], 'relevant paper')} or no verified claim; "
             f"else HUMAN_REVIEW. When a reviewer ran offline, AUTO_APPROVE also needs >= "
-            f"{rules.get('min_relevant_claims')} verified claims that bear on the goal, its core "
-            f"concepts and >= {rules.get('min_goal_coverage', 0):.0%} of its concepts covered by "
-            f"them{', a claim giving what it asks' if rules.get('require_answer') else ''}, and a "
+            f"{count(rules.get('min_relevant_claims', 0), 'verified claim')} that bear on the "
+            f"goal, its core concepts and >= {rules.get('min_goal_coverage', 0):.0%} of its "
+            f"concepts covered by them"
+            f"{', a claim giving what it asks' if rules.get('require_answer') else ''}, and a "
             f"goal that is a specific question the corpus's language covers. Prompts: {prompts}."
         ),
     ]

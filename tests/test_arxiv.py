@@ -25,6 +25,7 @@ from sovereign_agents.search.arxiv_api import (
     arxiv_query,
 )
 from sovereign_agents.search.base import PartialResults
+from tests import HANG_GUARD_S
 
 
 def backend(replay: Any, tmp_path: Path, **knobs: Any) -> ArxivSearch:
@@ -190,11 +191,12 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         env={**os.environ, **env},
     )
 
 
+@pytest.mark.slow
 def test_full_run_against_replayed_arxiv(arxiv_replay: Any, tmp_path: Path) -> None:
     env = {
         "SOVEREIGN_ARXIV_API_URL": arxiv_replay.url,
@@ -231,6 +233,7 @@ def test_full_run_against_replayed_arxiv(arxiv_replay: Any, tmp_path: Path) -> N
     assert proc.returncode == 0 and len(arxiv_replay.requests) == len(distinct)
 
 
+@pytest.mark.slow
 def test_cli_names_arxiv_and_the_corpus_alternative_when_unreachable(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

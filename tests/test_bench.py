@@ -25,6 +25,7 @@ def report(kaggle_corpus: Path) -> BenchReport:
     )
 
 
+@pytest.mark.slow
 def test_report_has_the_contract_keys(report: BenchReport) -> None:
     data = json.loads(report.model_dump_json())
     assert isinstance(data["critical_path"]["ratio"], float)
@@ -40,6 +41,7 @@ def test_report_has_the_contract_keys(report: BenchReport) -> None:
     }
 
 
+@pytest.mark.slow
 def test_numbers_are_sane(report: BenchReport) -> None:
     c = report.critical_path
     # the fake model forces one revision; round 1 extracts only if it found new papers

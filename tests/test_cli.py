@@ -9,17 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from tests import HANG_GUARD_S
+
 
 def sovereign(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
         cwd=cwd,
     )
 
 
+@pytest.mark.slow
 def test_run_writes_the_three_files(daily_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = sovereign(

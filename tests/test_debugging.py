@@ -20,6 +20,7 @@ from sovereign_agents.replay import (
     replay_context,
 )
 from sovereign_agents.runner import fork_run, resume_run, run_history, run_research
+from tests import HANG_GUARD_S
 
 GOAL = (
     "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
@@ -31,7 +32,7 @@ def sovereign(*args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
 
 
@@ -45,6 +46,7 @@ def report(run_dir: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 def test_pause_history_resume_from_the_cli(daily_corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     paused = sovereign(
@@ -74,6 +76,7 @@ def test_pause_history_resume_from_the_cli(daily_corpus: Path, tmp_path: Path) -
     assert "Traceback" not in again.stderr
 
 
+@pytest.mark.slow
 def test_bad_debugging_input_is_one_clear_line(daily_corpus: Path, tmp_path: Path) -> None:
     cases = [
         (["history", str(tmp_path / "nowhere")], "not a run folder"),
@@ -186,6 +189,7 @@ def test_trace_show_renders_nodes_and_calls(daily_corpus: Path, tmp_path: Path) 
         assert text in proc.stdout
 
 
+@pytest.mark.slow
 def test_review_disputed_pauses_and_records_the_human_verdict(
     daily_corpus: Path, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from sovereign_agents import Context
 from sovereign_agents.runner import run_research
+from tests import HANG_GUARD_S
 
 GOAL = "How does sparse mixture-of-experts routing reduce inference cost?"
 SECRET = "nvapi-TESTSECRET-0123456789abcdef"
@@ -53,6 +54,7 @@ def test_empty_search_results_make_a_report_that_says_so(
     assert "No claims were extracted." in md
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_sigkill_mid_model_call_then_resume_finishes_without_rerunning(
     fake_nim: Any, daily_corpus: Path, tmp_path: Path
@@ -89,7 +91,7 @@ def test_sigkill_mid_model_call_then_resume_finishes_without_rerunning(
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads((run / "report.json").read_text())
@@ -127,7 +129,7 @@ def test_secrets_never_reach_trace_report_logs_or_checkpoints(
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 0, proc.stderr
     assert SECRET not in proc.stdout and SECRET not in proc.stderr

@@ -17,6 +17,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from sovereign_agents import Context, build_graph
+from tests import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = "How does speculative decoding speed up LLM inference?"
@@ -93,6 +94,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_langgraph_dev_serves_the_graph(daily_corpus: Path, tmp_path: Path) -> None:
     cli = shutil.which("langgraph") or str(Path(sys.executable).parent / "langgraph")
@@ -129,7 +131,7 @@ def test_langgraph_dev_serves_the_graph(daily_corpus: Path, tmp_path: Path) -> N
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=300) as response:
+        with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as response:
             final = json.loads(response.read())
     finally:
         server.terminate()

@@ -8,16 +8,21 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from tests import HANG_GUARD_S
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_wheel_carries_prompts_and_runs_from_elsewhere(tmp_path: Path, daily_corpus: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     wheel = next(dist.glob("sovereign_agents-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
@@ -48,7 +53,7 @@ def test_wheel_carries_prompts_and_runs_from_elsewhere(tmp_path: Path, daily_cor
         ],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -70,7 +75,7 @@ def test_wheel_carries_prompts_and_runs_from_elsewhere(tmp_path: Path, daily_cor
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert proc.returncode == 0, proc.stderr
     assert (elsewhere / "out" / "report.md").is_file()

@@ -82,6 +82,7 @@ def test_claims_without_citations_are_not_queries(tmp_path: Path) -> None:
         load_queries(path)
 
 
+@pytest.mark.slow
 def test_a_slice_of_scifact_train(data_dir: Path) -> None:
     report = run_retrieval_eval(data_dir / "scifact", split="train", limit=60, lsa_dim=32)
     assert report.queries == 60
@@ -93,6 +94,7 @@ def test_a_slice_of_scifact_train(data_dir: Path) -> None:
     assert not report.corpus_file.startswith(str(Path.cwd()))
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_bad_split_and_prints_json(data_dir: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["eval", "retrieval", "--split", "nope"])

@@ -110,6 +110,7 @@ def _cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 def test_eval_verify_cli_prints_json_and_writes_plot(data_dir: Path, tmp_path: Path) -> None:
     scifact = data_dir / "scifact"
     args = [

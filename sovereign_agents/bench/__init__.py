@@ -19,6 +19,7 @@ from sovereign_agents.bench.offline_run import OfflineRun, run_offline
 from sovereign_agents.bench.search import SearchBench, run_search_bench
 from sovereign_agents.bench.verify import VerifyBench, run_verify_bench
 from sovereign_agents.corpus import load_corpus
+from sovereign_agents.wording import count
 
 __all__ = ["BenchReport", "Target", "markdown_table", "run_bench"]
 
@@ -96,12 +97,12 @@ def markdown_table(report: BenchReport) -> str:
     rows: list[tuple[str, str]] = [
         (
             "critical_path.ratio",
-            f"{c.ratio:g} (wall {c.wall_s:g} s / ideal {c.ideal_s:g} s = {len(c.stages)} stages x "
-            f"{c.latency_s:g} s; {c.model_calls} calls, serial {c.serial_s:g} s; median of "
+            f"{c.ratio:g} (wall {c.wall_s:g} s / ideal {c.ideal_s:g} s = {count(len(c.stages), 'stage')} x "
+            f"{c.latency_s:g} s; {count(c.model_calls, 'call')}, serial {c.serial_s:g} s; median of "
             f"ratios {', '.join(f'{r:g}' for r in c.ratios)})",
         ),
         ("critical_path.stages", " > ".join(c.stages)),
-        ("offline_run.wall_s", f"{o.wall_s:g} s warm ({o.records} records)"),
+        ("offline_run.wall_s", f"{o.wall_s:g} s warm ({count(o.records, 'record')})"),
         ("offline_run.cold_run_s", f"{o.cold_run_s:g} s"),
         ("offline_run.cold_index_s", f"{o.cold_index_s:g} s"),
         ("offline_run.peak_rss_mb", f"{o.peak_rss_mb:g} MiB (tracemalloc {o.peak_traced_mb:g})"),
@@ -123,11 +124,13 @@ def markdown_table(report: BenchReport) -> str:
                 f"{_fmt(scale.speedup_vs_rank_bm25, 'x')} / {_fmt(scale.ratio_vs_bm25s)}",
             )
         )
-    rows.append(("verify.pairs_per_s", f"{v.pairs_per_s:g} ({v.pairs} pairs in {v.seconds:g} s)"))
+    rows.append(
+        ("verify.pairs_per_s", f"{v.pairs_per_s:g} ({count(v.pairs, 'pair')} in {v.seconds:g} s)")
+    )
     rows.append(
         (
             "verify.hybrid_pairs_per_s",
-            f"{v.hybrid_pairs_per_s:g} ({v.hybrid_pairs} pairs, calls of 50, in "
+            f"{v.hybrid_pairs_per_s:g} ({count(v.hybrid_pairs, 'pair')}, calls of 50, in "
             f"{v.hybrid_seconds:g} s)",
         )
     )

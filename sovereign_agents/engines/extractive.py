@@ -34,6 +34,7 @@ from sovereign_agents.schemas import (
 )
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.text import analyze, goal_terms, keyphrases, split_sentences
+from sovereign_agents.wording import count
 
 NAME = "extractive"
 
@@ -139,7 +140,7 @@ class ExtractiveEngine:
         queries = refine_queries(goal, signals, queries_done, n_queries)
         missing = ", ".join(signals.missing_terms) or "none"
         rationale = (
-            f"dropped {len(drop)} unverified or off-goal claims; searching again for "
+            f"dropped {count(len(drop), 'unverified or off-goal claim')}; searching again for "
             f"the goal terms no verified claim covers ({missing})"
         )
         return RoleResult(
@@ -520,7 +521,9 @@ def review_validator(signals: RunSignals, draft: Draft) -> tuple[float, list[Rev
     if signals.uncited_sentences:
         issues.append(
             ReviewIssue(
-                text=f"{signals.uncited_sentences} draft sentence(s) cite no claim", severity="low"
+                text=f"{count(signals.uncited_sentences, 'draft sentence')} "
+                f"{'cites' if signals.uncited_sentences == 1 else 'cite'} no claim",
+                severity="low",
             )
         )
     if signals.asks and not signals.answering_ids:

@@ -25,6 +25,7 @@ from sovereign_agents.embeddings import LSAEmbeddings, corpus_lsa
 from sovereign_agents.errors import InputError
 from sovereign_agents.evals.retrieval_metrics import mean, ndcg_at_k, recall_at_k
 from sovereign_agents.search.local import BM25Index, open_index
+from sovereign_agents.wording import count
 
 Ranker = Callable[[str], list[str]]
 SPLITS = ("train", "dev", "test")
@@ -201,7 +202,8 @@ def run_retrieval_eval(
 
 def markdown_table(report: RetrievalReport) -> str:
     lines = [
-        f"SciFact {report.split}: {report.queries} claims, {report.documents} abstracts "
+        f"SciFact {report.split}: {count(report.queries, 'claim')}, "
+        f"{count(report.documents, 'abstract')} "
         f"(BEIR BM25 nDCG@10 {report.beir_bm25_ndcg_at_10})",
         "",
         "| ranker | nDCG@10 | recall@100 | seconds |",

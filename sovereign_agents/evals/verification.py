@@ -6,7 +6,9 @@ Pairs are verified in batches of ``batch`` pairs (file order), like a run verifi
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +24,7 @@ from sovereign_agents.evals.verification_metrics import (
 )
 from sovereign_agents.schemas import Verification
 
+logger = logging.getLogger(__name__)
 DEFAULT_BATCH = 50
 
 
@@ -98,12 +101,16 @@ def metrics_of(results: Sequence[PairResult]) -> VerificationMetrics:
 
 
 def write_outputs(run: VerifyRun, out_dir: Path, extra: dict[str, Any] | None = None) -> list[Path]:
-    """``verify_metrics.json`` (metrics and per-pair results) and ``calibration.png``."""
+    """``verify_metrics.json`` (metrics and per-pair results) and ``calibration.png`` (when
+    the plots extra, matplotlib, is installed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics_path = out_dir / "verify_metrics.json"
     payload = {**run.model_dump(mode="json"), **(extra or {})}
     metrics_path.write_text(json.dumps(payload, indent=2) + "\n")
     plot_path = out_dir / "calibration.png"
+    if importlib.util.find_spec("matplotlib") is None:
+        logger.warning("calibration.png not drawn: pip install -e '.[plots]' for matplotlib")
+        return [metrics_path]
     plot_calibration(run, plot_path)
     return [metrics_path, plot_path]
 

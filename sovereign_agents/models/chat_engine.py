@@ -43,6 +43,7 @@ from sovereign_agents.schemas import (
 )
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.text import split_sentences
+from sovereign_agents.wording import count
 
 T = TypeVar("T")
 SYSTEM = (
@@ -168,7 +169,7 @@ class ChatEngine:
                 extra = _FALLBACK.plan(goal, anchor, n_queries).value
                 queries += [q for q in extra if q not in queries]
                 notes.append(
-                    f"the model gave {len(out.queries)} usable queries; "
+                    f"the model gave {count(len(queries), 'usable query')}; "
                     "keyphrase queries filled the rest"
                 )
             return queries[:n_queries], calls, notes

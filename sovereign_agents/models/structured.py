@@ -38,6 +38,7 @@ from sovereign_agents.models.errors import classify
 from sovereign_agents.models.specs import endpoint_of
 from sovereign_agents.redaction import redact, redact_data, secret_values
 from sovereign_agents.tracing import record_chat_call
+from sovereign_agents.wording import count
 
 S = TypeVar("S", bound=BaseModel)
 MODES = ("structured", "json_mode", "prompt")
@@ -300,7 +301,7 @@ def _call(
                 http_attempt += 1
                 policy.sleep(min(wait, policy.max_wait))
                 continue
-            raise CallFailed(f"{failure.message} (after {calls} call(s))", calls) from exc
+            raise CallFailed(f"{failure.message} (after {count(calls, 'call')})", calls) from exc
         if probing:
             _end_probe(model)  # a mode that answers: the waiting calls may go
         record_chat_call(
@@ -324,7 +325,7 @@ def _call(
             return CallOutcome(parsed, calls, mode, notes)
         if output_attempt >= policy.output_retries:
             raise OutputInvalid(
-                f"invalid output after {output_attempt + 1} answer(s): {error}", calls
+                f"invalid output after {count(output_attempt + 1, 'answer')}: {error}", calls
             )
         output_attempt += 1
         conversation = [

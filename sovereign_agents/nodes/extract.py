@@ -14,6 +14,7 @@ from sovereign_agents.safety import injection_excerpt, looks_like_injection
 from sovereign_agents.schemas import Uncertainty
 from sovereign_agents.state import ExtractTask
 from sovereign_agents.tracing import emit, traced
+from sovereign_agents.wording import count
 
 
 @traced("extract")
@@ -41,10 +42,14 @@ def extract(task: ExtractTask, runtime: Runtime[Context]) -> dict[str, Any]:
                 node="extract",
                 message=f"paper {paper.id} contains text that reads like instructions to a "
                 f'model ("{excerpt}"); it was treated as data and no claim was taken from it '
-                f"({len(result.value) - len(claims)} candidate claim(s) dropped)",
+                f"({count(len(result.value) - len(claims), 'candidate claim')} dropped)",
             )
         )
     emit(
-        {"event": "progress", "node": "extract", "message": f"{len(claims)} claims from {paper.id}"}
+        {
+            "event": "progress",
+            "node": "extract",
+            "message": f"{count(len(claims), 'claim')} from {paper.id}",
+        }
     )
     return {"claims": claims, "uncertainties": notes, "model_calls": result.model_calls}

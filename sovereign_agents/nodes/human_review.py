@@ -22,6 +22,7 @@ from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Claim
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
+from sovereign_agents.wording import count
 
 VERDICTS = ("supported", "rejected")
 
@@ -129,7 +130,7 @@ def human_review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, A
         {
             "event": "progress",
             "node": "human_review",
-            "message": f"waiting for a human verdict on {len(disputed)} disputed claim(s)",
+            "message": f"waiting for a human verdict on {count(len(disputed), 'disputed claim')}",
         }
     )
     answer = interrupt({"kind": "review_disputed", "claims": disputed})

@@ -25,6 +25,7 @@ from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
 from sovereign_agents.state import ExtractTask, ResearchState
 from sovereign_agents.text import goal_terms
 from sovereign_agents.tracing import emit, record_embeddings, traced
+from sovereign_agents.wording import count
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)
 
@@ -146,7 +147,7 @@ def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
             Uncertainty(
                 kind="coverage",
                 node="index",
-                message=f"all {len(candidates)} papers found in round {round_} were below the "
+                message=f"{count(len(candidates), 'paper')} found in round {round_}, all below the "
                 f"relevance floor {context.min_relevance} to the goal",
             )
         )
@@ -154,7 +155,7 @@ def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         {
             "event": "progress",
             "node": "index",
-            "message": f"{len(selected)} papers kept of {len(candidates)} found",
+            "message": f"kept {len(selected)} of {count(len(candidates), 'paper')} found",
         }
     )
     return {"papers": selected, "embedding": info, "goal_weights": weights, "uncertainties": notes}

@@ -15,6 +15,8 @@ from sovereign_agents.schemas import Policy, PolicyDecision
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
+from sovereign_agents.wording import count
+from sovereign_agents.wording import score as fmt_score
 
 
 def evidence_gaps(signals: RunSignals, rules: PolicyRules) -> list[str]:
@@ -64,7 +66,9 @@ def decide(
     if n_relevant < rules.min_relevant_papers:
         policy, reason = (
             Policy.REJECT,
-            (f"{n_relevant} relevant paper(s) found; the rules need {rules.min_relevant_papers}"),
+            (
+                f"{count(n_relevant, 'relevant paper')} found; the rules need {rules.min_relevant_papers}"
+            ),
         )
     elif n_verified == 0:
         policy, reason = Policy.REJECT, "no claim could be verified against its source"
@@ -77,17 +81,17 @@ def decide(
     elif score >= bar and n_verified >= rules.min_verified_claims:
         policy, reason = (
             Policy.AUTO_APPROVE,
-            (f"tribunal {score:.1f} >= {bar} with {n_verified} verified claims"),
+            (f"tribunal {fmt_score(score)} >= {bar} with {count(n_verified, 'verified claim')}"),
         )
     elif score >= bar:
         policy, reason = (
             Policy.HUMAN_REVIEW,
-            (f"{n_verified} verified claim(s); the rules need {rules.min_verified_claims}"),
+            (f"{count(n_verified, 'verified claim')}; the rules need {rules.min_verified_claims}"),
         )
     else:
         policy, reason = (
             Policy.HUMAN_REVIEW,
-            (f"tribunal {score:.1f} < {bar} after the revision round"),
+            (f"tribunal {fmt_score(score)} < {bar} after the revision round"),
         )
     return PolicyDecision(policy=policy, reason=reason, rules=rules.as_dict())
 
@@ -113,7 +117,7 @@ def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         {
             "event": "progress",
             "node": "policy",
-            "message": f"policy {decision.policy.value}: {decision.reason}",
+            "message": f"{decision.policy.value}: {decision.reason}",
         }
     )
     return {

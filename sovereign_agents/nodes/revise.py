@@ -13,6 +13,7 @@ from sovereign_agents.nodes.common import context_of
 from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
 from sovereign_agents.tracing import emit, traced
+from sovereign_agents.wording import count
 
 
 @traced("revise")
@@ -44,8 +45,8 @@ def revise(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         {
             "event": "progress",
             "node": "revise",
-            "message": f"round {next_round}: dropped {len(dropped)} claims, "
-            f"{len(plan.queries)} new queries",
+            "message": f"round {next_round}: dropped {count(len(dropped), 'claim')}, "
+            f"{count(len(plan.queries), 'new query', 'new queries')}",
         }
     )
     return {

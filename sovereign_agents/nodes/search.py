@@ -14,6 +14,7 @@ from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
 from sovereign_agents.search.base import PartialResults
 from sovereign_agents.state import SearchTask
 from sovereign_agents.tracing import emit, record_call, traced
+from sovereign_agents.wording import count
 
 
 @traced("search")
@@ -50,7 +51,11 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
         for rank, (paper, score) in enumerate(results, start=1)
     ]
     emit(
-        {"event": "progress", "node": "search", "message": f"{len(hits)} papers found for: {query}"}
+        {
+            "event": "progress",
+            "node": "search",
+            "message": f"{count(len(hits), 'paper')} found for: {query}",
+        }
     )
     update: dict[str, Any] = {
         "hits": hits,

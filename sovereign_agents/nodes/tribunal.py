@@ -15,6 +15,7 @@ from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.schemas import ReviewerRole, TribunalRound, TribunalVerdict
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
 from sovereign_agents.tracing import emit, traced
+from sovereign_agents.wording import score
 
 
 def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
@@ -31,7 +32,7 @@ def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
             {
                 "event": "progress",
                 "node": role,
-                "message": f"{role.upper()} scored {result.value.score:.1f}/10",
+                "message": f"{role.upper()} scored {score(result.value.score)}/10",
             }
         )
         return {
@@ -66,7 +67,9 @@ def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]
         {
             "event": "progress",
             "node": "aggregate",
-            "message": f"tribunal {mean:.1f}/10 -> {verdict.value} (round {round_})",
+            "message": f"round {round_}: tribunal {score(mean)}/10 "
+            f"{'>=' if mean >= context.approve_threshold else '<'} {context.approve_threshold} "
+            f"-> {verdict.value}",
         }
     )
     record = TribunalRound(

@@ -20,6 +20,7 @@ from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
 from sovereign_agents.verify import TfidfVerifier
+from sovereign_agents.wording import count
 
 
 def judge_spec(context: Context) -> Any | None:
@@ -75,7 +76,7 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         {
             "event": "progress",
             "node": "verify",
-            "message": f"{n_verified}/{len(updated)} claims verified",
+            "message": f"{n_verified} of {count(len(updated), 'claim')} verified",
         }
     )
     out: dict[str, Any] = {"claims": updated}

@@ -41,6 +41,7 @@ from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
 from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.search.base import PartialResults
 from sovereign_agents.text import STOP_WORDS, tokens
+from sovereign_agents.wording import count
 
 DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -297,7 +298,9 @@ class ArxivSearch:
                     "check the network or SOVEREIGN_ARXIV_API_URL, or search a local arXiv "
                     "metadata file with --corpus PATH"
                 ) from exc
-            raise PartialResults(results, f"connection lost after {len(results)} results") from exc
+            raise PartialResults(
+                results, f"connection lost after {count(len(results), 'result')}"
+            ) from exc
         except (arxiv.ArxivError, requests.RequestException) as exc:
             if results:
                 raise PartialResults(results, f"{type(exc).__name__}: {exc}") from exc

@@ -32,6 +32,7 @@ from sovereign_agents.cache import (
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
 from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.text import ANALYZER_VERSION, analyze
+from sovereign_agents.wording import count
 
 INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
 _PAPER_LIST = TypeAdapter(list[Paper])
@@ -288,6 +289,6 @@ class LocalCorpusSearch:
         skipped = self.index.load_report.skipped
         lines = f", {skipped} unreadable lines skipped" if skipped else ""
         return (
-            f"local arXiv corpus {name} ({len(self.index.papers)} records{lines}, "
+            f"local arXiv corpus {name} ({count(len(self.index.papers), 'record')}{lines}, "
             f"sha256 {self.index.sha256[:12]}), BM25 relevance ranking"
         )

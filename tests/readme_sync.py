@@ -1,0 +1,209 @@
+"""The README's sample output, produced by a real run of its own quick-start command.
+
+The README marks each generated block with ``<!-- readme:NAME -->`` ... ``<!-- /readme:NAME -->``.
+``tests/test_readme.py`` runs the quick start and fails when a block differs from what the run
+printed; after a change to scoring or wording, regenerate them with
+
+    python -m tests.readme_sync          # rewrites README.md from a fresh run
+    python -m tests.readme_sync --check  # exit 1 and name the stale blocks, change nothing
+
+The command run is read from the README's quick-start block (the part from ``sovereign run``),
+so the README cannot show one command and the output of another. ``../shared/data`` in it is
+resolved like the tests resolve it (``sovereign_agents.testing.shared_data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sovereign_agents.testing import shared_data
+from sovereign_agents.wording import count, score
+from tests import HANG_GUARD_S
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SHARED_PREFIX = "../shared/data"
+TABLE_ROWS = 2  # claims shown from the report's table
+
+_BLOCK = re.compile(
+    r"(<!-- readme:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /readme:(?P=name) -->)", re.S
+)
+
+
+@dataclass(frozen=True)
+class QuickStart:
+    argv: list[str]  # the README's `sovereign run ...` words
+    stdout: str
+    report_md: str
+    report: dict[str, Any]
+
+
+def blocks_of(readme: str) -> dict[str, str]:
+    """The generated blocks of a README, by name."""
+    return {m["name"]: m["body"] for m in _BLOCK.finditer(readme)}
+
+
+def quick_start_command(readme: str) -> list[str]:
+    """The ``sovereign run ...`` words of the quick-start block."""
+    body = blocks_of(readme).get("quick-start")
+    if body is None:
+        raise ValueError("README.md has no <!-- readme:quick-start --> block")
+    lines = [line for line in body.splitlines() if not line.startswith("```")]
+    words = shlex.split(" ".join(line.rstrip("\\") for line in lines))
+    steps: list[list[str]] = [[]]
+    for word in words:
+        if word == "&&":
+            steps.append([])
+        else:
+            steps[-1].append(word)
+    runs = [step for step in steps if step[:2] == ["sovereign", "run"]]
+    if len(runs) != 1:
+        raise ValueError("the quick-start block should hold exactly one `sovereign run`")
+    return runs[0]
+
+
+def install_command(readme: str) -> list[str]:
+    """The ``pip install ...`` step of the quick-start block."""
+    body = blocks_of(readme)["quick-start"]
+    for step in body.split("&&"):
+        words = shlex.split(step.replace("```bash", "").replace("```", ""))
+        if words[:2] == ["pip", "install"]:
+            return words
+    raise ValueError("the quick-start block has no `pip install`")
+
+
+def run_quick_start(argv: list[str], workdir: Path) -> QuickStart:
+    """Run the command in ``workdir`` (so relative ``--out`` paths print as in the README)."""
+    data = str(shared_data())
+    args = [
+        data + word[len(SHARED_PREFIX) :] if word.startswith(SHARED_PREFIX) else word
+        for word in argv
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "sovereign_agents", *args[1:]],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the quick start failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    out = workdir / args[args.index("--out") + 1]
+    return QuickStart(
+        argv=argv,
+        stdout=proc.stdout,
+        report_md=(out / "report.md").read_text(encoding="utf-8"),
+        report=json.loads((out / "report.json").read_text(encoding="utf-8")),
+    )
+
+
+def _section(md: str, title: str) -> str:
+    start = md.index(f"## {title}")
+    end = md.find("\n## ", start + 1)
+    return md[start : end if end >= 0 else len(md)].rstrip() + "\n"
+
+
+def report_excerpt(md: str) -> str:
+    """Results and Uncertainties whole, and the first rows of the claims table."""
+    table = _section(md, "5 Extracted Claims").splitlines()
+    head = table[: table.index("| --- | --- | --- | --- | --- | --- | --- |") + 1 + TABLE_ROWS]
+    return (
+        _section(md, "3 Results")
+        + "\n"
+        + _section(md, "4 Uncertainties")
+        + "\n"
+        + "\n".join(head)
+        + "\n"
+    )
+
+
+def summary(qs: QuickStart) -> str:
+    """What the excerpt shows, in words, from report.json."""
+    r = qs.report
+    out = qs.argv[qs.argv.index("--out") + 1]
+    rounds = r["tribunal"]["rounds"]
+    claims = [c for c in r["claims"] if c.get("dropped_in_round") is None]
+    text = (
+        f"An excerpt of `{out}/report.md` from the command above (real output, regenerated by "
+        f"`python -m tests.readme_sync`; the claims table has {count(len(claims), 'row')})."
+    )
+    if len(rounds) > 1:
+        first, last = rounds[0], rounds[-1]
+        revision = r["revision"] or {}
+        text += (
+            f" The first tribunal's mean was {score(first['score'])}, under "
+            f"{r['context']['approve_threshold']}, so the graph revised once "
+            f"({count(len(revision.get('added', [])), 'claim')} added, "
+            f"{len(revision.get('dropped', []))} dropped) and the second tribunal gave "
+            f"{score(last['score'])} → {last['verdict']}."
+        )
+    else:
+        text += (
+            f" The tribunal's mean was {score(rounds[0]['score'])} → {rounds[0]['verdict']}, "
+            "with no revision."
+        )
+    text += f" The policy's decision: {r['policy']}."
+    missing = [u["message"] for u in r["uncertainties"] if u["message"].startswith("No verified")]
+    if missing:
+        text += " Goal terms that no verified claim covers are listed under Uncertainties."
+    return text + "\n"
+
+
+def generated(qs: QuickStart) -> dict[str, str]:
+    """The README's generated blocks (all but the quick-start command itself) from a run."""
+    return {
+        "console": f"```\n{qs.stdout}```\n",
+        "report-summary": summary(qs),
+        "report-excerpt": f"```markdown\n{report_excerpt(qs.report_md)}```\n",
+    }
+
+
+def stale(readme: str, fresh: dict[str, str]) -> list[str]:
+    """Names of the blocks whose text differs from ``fresh`` (missing ones included)."""
+    have = blocks_of(readme)
+    return [name for name, body in fresh.items() if have.get(name) != body]
+
+
+def rewrite(readme: str, fresh: dict[str, str]) -> str:
+    missing = [name for name in fresh if name not in blocks_of(readme)]
+    if missing:
+        raise ValueError(f"README.md lacks the blocks {missing}: add their markers first")
+
+    def replace(match: re.Match[str]) -> str:
+        body = fresh.get(match["name"], match["body"])
+        return f"{match.group(1)}{body}{match.group(4)}"
+
+    return _BLOCK.sub(replace, readme)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.readme_sync", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="report stale blocks, change nothing")
+    options = parser.parse_args(argv)
+    readme = README.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        qs = run_quick_start(quick_start_command(readme), Path(tmp))
+    fresh = generated(qs)
+    names = stale(readme, fresh)
+    if options.check:
+        for name in names:
+            print(f"stale: {name}")
+        return 1 if names else 0
+    README.write_text(rewrite(readme, fresh), encoding="utf-8")
+    print(f"README.md: rewrote {', '.join(names) if names else 'nothing (up to date)'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
