@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from sovereign_agents import relevance as rel
 from sovereign_agents.engines.base import RoleResult
@@ -72,24 +73,11 @@ class ExtractiveEngine:
     ) -> RoleResult[list[Claim]]:
         analysis = understand_goal(goal)
         aliases = harvest_aliases([paper.text])
-        scored: list[tuple[float, int, Claim]] = []
-        for position, sentence in enumerate(split_sentences(paper.abstract)):
-            score = claim_score(sentence.text, analysis, paper.text, aliases, position)
-            if score <= 0:
-                continue
-            claim = Claim(
-                id=claim_id(paper.id, sentence.text),
-                text=finding(sentence.text),
-                paper_id=paper.id,
-                evidence=sentence.text,
-                evidence_start=sentence.start,
-                evidence_end=sentence.end,
-                round=round,
-                engine=NAME,
-            )
-            scored.append((score, position, claim))
-        best = sorted(scored, key=lambda item: (-item[0], item[1]))[:max_claims]
-        return RoleResult([claim for _, _, claim in sorted(best, key=lambda i: i[1])], NAME)
+
+        def score(sentence: str, position: int) -> float:
+            return claim_score(sentence, analysis, paper.text, aliases, position)
+
+        return RoleResult(best_claims(paper, score, max_claims, round), NAME)
 
     # --- write ----------------------------------------------------------------------------
     def write(
@@ -249,31 +237,40 @@ def claim_score(
 def read_anchor(goal: str, paper: Paper, max_claims: int, round: int) -> RoleResult[list[Claim]]:
     """The anchor paper's findings, whether or not they use the goal's words: the sentences
     that report a result, best first (the run is about this paper)."""
-    scored = []
-    for position, sentence in enumerate(split_sentences(paper.abstract)):
-        words = sentence.text.split()
-        if not 8 <= len(words) <= 80 or looks_like_injection(sentence.text):
-            continue
-        score = min(2, len(_RESULT_CUE.findall(sentence.text))) - (
-            1.5 if _BACKGROUND_CUE.search(sentence.text) else 0.0
-        )
-        if score > 0:
-            scored.append((score, position, sentence))
+
+    def score(sentence: str, position: int) -> float:
+        if not 8 <= len(sentence.split()) <= 80 or looks_like_injection(sentence):
+            return 0.0
+        background = 1.5 if _BACKGROUND_CUE.search(sentence) else 0.0
+        return min(2, len(_RESULT_CUE.findall(sentence))) - background
+
+    return RoleResult(best_claims(paper, score, max_claims, round), NAME)
+
+
+def best_claims(
+    paper: Paper, score: Callable[[str, int], float], max_claims: int, round: int
+) -> list[Claim]:
+    """The ``max_claims`` best-scoring sentences of an abstract (score > 0), in abstract order,
+    each as the finding it states with the sentence as its evidence."""
+    scored = [
+        (value, position, sentence)
+        for position, sentence in enumerate(split_sentences(paper.abstract))
+        if (value := score(sentence.text, position)) > 0
+    ]
     best = sorted(scored, key=lambda item: (-item[0], item[1]))[:max_claims]
-    claims = [
+    return [
         Claim(
-            id=claim_id(paper.id, s.text),
-            text=finding(s.text),
+            id=claim_id(paper.id, sentence.text),
+            text=finding(sentence.text),
             paper_id=paper.id,
-            evidence=s.text,
-            evidence_start=s.start,
-            evidence_end=s.end,
+            evidence=sentence.text,
+            evidence_start=sentence.start,
+            evidence_end=sentence.end,
             round=round,
             engine=NAME,
         )
-        for _, _, s in sorted(best, key=lambda item: item[1])
+        for _, _, sentence in sorted(best, key=lambda item: item[1])
     ]
-    return RoleResult(claims, NAME)
 
 
 # "In this paper, we show that X" states X: the finding without its discourse frame
