@@ -87,6 +87,7 @@ class PolicyRules:
     min_relevant_claims: int = field(
         default=2,
         metadata={
+            "ge": 0,
             "description": "offline reviewers: AUTO_APPROVE needs this many verified claims "
             "that bear on the goal"
         },
@@ -94,6 +95,8 @@ class PolicyRules:
     min_goal_coverage: float = field(
         default=0.6,
         metadata={
+            "ge": 0,
+            "le": 1,
             "description": "offline reviewers: AUTO_APPROVE needs this share of the goal's "
             "concepts covered by relevant, verified claims (its core concepts always)"
         },

@@ -150,3 +150,13 @@ def test_an_unanswerable_labelled_goal_runs_to_a_policy(daily_corpus: Path, tmp_
     )
     outcome = run_goal(goal, str(tmp_path / "run"), None)
     assert outcome.policy in {"HUMAN_REVIEW", "REJECT"}
+
+
+@pytest.mark.parametrize(
+    "rules", [{"min_goal_coverage": 1.5}, {"min_goal_coverage": -0.1}, {"min_relevant_claims": -1}]
+)
+def test_the_evidence_rules_are_bounded(rules: dict[str, float]) -> None:
+    from sovereign_agents.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=next(iter(rules))):
+        Context(policy=rules)
