@@ -89,7 +89,7 @@ class PolicyRules:
         metadata={
             "ge": 0,
             "description": "offline reviewers: AUTO_APPROVE needs this many verified claims "
-            "that bear on the goal"
+            "that bear on the goal",
         },
     )
     min_goal_coverage: float = field(
@@ -98,7 +98,7 @@ class PolicyRules:
             "ge": 0,
             "le": 1,
             "description": "offline reviewers: AUTO_APPROVE needs this share of the goal's "
-            "concepts covered by relevant, verified claims (its core concepts always)"
+            "concepts covered by relevant, verified claims (its core concepts always)",
         },
     )
     require_answer: bool = field(

@@ -110,10 +110,14 @@ def write_text(path: Path, text: str) -> None:
 
 def with_concurrency(config: RunnableConfig, context: Context) -> RunnableConfig:
     """``config`` with the context's ``max_concurrency``: model calls wait on the network, so
-    parallel branches get one thread each rather than LangGraph's CPU-sized default."""
+    parallel branches get one thread each rather than LangGraph's CPU-sized default.
+
+    LangGraph's pool gets one thread more than the branches: while the graph streams, one of
+    its workers stays busy relaying the stream (its ``SyncQueue``), so a pool of exactly
+    ``max_concurrency=1`` left no thread for any node and the run hung before ``plan``."""
     if context.max_concurrency is None:
         return config
-    return {**config, "max_concurrency": context.max_concurrency}
+    return {**config, "max_concurrency": context.max_concurrency + 1}
 
 
 def run_research(

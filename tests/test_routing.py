@@ -89,3 +89,25 @@ def test_policy_rules_come_from_the_context(daily_corpus: Path) -> None:
     out, _ = run(daily_corpus, engine, policy=PolicyRules(min_verified_claims=10_000))
     assert out["verdict"] == "APPROVE" and out["policy"] == "HUMAN_REVIEW"
     assert out["report"]["policy_rules"]["min_verified_claims"] == 10_000
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_a_run_with_one_request_at_a_time_finishes(
+    daily_corpus: Path, tmp_path: Path, limit: int
+) -> None:
+    """max_concurrency=1 (a single-slot server) once left LangGraph's pool no thread for any
+    node: the run hung before plan. The run is watched from another thread, not waited on."""
+    import threading
+
+    from sovereign_agents.runner import run_research
+
+    results: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: results.append(
+            run_research(GOAL, Context(corpus=str(daily_corpus), max_concurrency=limit), tmp_path)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=600)  # a hang guard, not a speed target
+    assert results and results[0].report_json is not None, "the run hung"
