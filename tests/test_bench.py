@@ -136,7 +136,8 @@ def test_runs_get_one_thread_per_branch() -> None:
     from sovereign_agents.runner import with_concurrency
 
     config = with_concurrency({"configurable": {"thread_id": "t"}}, Context())
-    assert config["max_concurrency"] == Context().max_concurrency == 64
+    # one thread per branch, plus the one LangGraph's sync stream keeps busy relaying
+    assert config["max_concurrency"] == Context().max_concurrency + 1 == 65
     assert config["configurable"] == {"thread_id": "t"}
     assert "max_concurrency" not in with_concurrency({}, Context(max_concurrency=None))
     with pytest.raises(ConfigError, match="max_concurrency"):
