@@ -5,6 +5,7 @@ Everything in Methodology and Uncertainties is generated from what this run did.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -520,10 +521,21 @@ def _cite_md(sentences: list[dict[str, Any]]) -> str:
     return " ".join(parts)
 
 
+def results_line(r: Mapping[str, Any]) -> str:
+    """The Results line, plain text: report.md escapes it, report.html shows it as text."""
+    t = r["tribunal"]
+    active = [c for c in r["claims"] if c["dropped_in_round"] is None]
+    verified = sum(1 for c in active if c["verified"])
+    return (
+        f"{count(len(r['papers']), 'paper')} retrieved. {count(len(active), 'claim')} "
+        f"extracted, {verified} verified. Tribunal: {score(t['score'])}/10 → {t['verdict']} "
+        f"(revision_round={t['revision_round']}). Policy: {r['policy']}."
+    )
+
+
 def render_markdown(r: dict[str, Any]) -> str:
     t = r["tribunal"]
     active = [c for c in r["claims"] if c["dropped_in_round"] is None]
-    verified = [c for c in active if c["verified"]]
     draft = r["draft"]
     lines = [
         f"# SOVEREIGN: {md_cell(r['title'])}",
@@ -548,12 +560,7 @@ def render_markdown(r: dict[str, Any]) -> str:
         "",
         "## 3 Results",
         "",
-        (
-            f"{count(len(r['papers']), 'paper')} retrieved. "
-            f"{count(len(active), 'claim')} extracted, "
-            f"{len(verified)} verified. Tribunal: {score(t['score'])}/10 → {md_text(t['verdict'])} "
-            f"(revision_round={t['revision_round']}). Policy: {md_text(r['policy'])}."
-        ),
+        md_text(results_line(r)),
         "",
         "Reviewers: "
         + ", ".join(f"{md_text(rv['role'].upper())} {score(rv['score'])}" for rv in t["reviews"])

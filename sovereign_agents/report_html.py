@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from annotated_types import Ge, Le
 
 from sovereign_agents.nodes.human_review import dispute_reasons, flagged_claims
+from sovereign_agents.report import results_line
 from sovereign_agents.schemas import REVIEWER_ROLES, Policy, Review, Stance
 
 UNCHECKED = "unchecked"
@@ -121,19 +122,6 @@ def verify_threshold(r: Mapping[str, Any]) -> float:
 
 def active_claims(r: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [c for c in r["claims"] if c["dropped_in_round"] is None]
-
-
-def results_line(r: Mapping[str, Any]) -> str:
-    """The Results line of report.md, as plain text."""
-    t = r["tribunal"]
-    active = active_claims(r)
-    verified = [c for c in active if c["verified"]]
-    top = score_range()[1]
-    return (
-        f"{len(r['papers'])} papers retrieved. {len(active)} claims extracted, "
-        f"{len(verified)} verified. Tribunal: {t['score']:.1f}/{top:g} → {t['verdict']} "
-        f"(revision_round={t['revision_round']}). Policy: {r['policy']}."
-    )
 
 
 def _date(created_at: str) -> str:
