@@ -22,11 +22,10 @@ import numpy as np
 import typer
 from sklearn.linear_model import LogisticRegression
 
-from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs
+from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs, train_files
 from sovereign_agents.evals.verification_metrics import prf
 from sovereign_agents.goal import harvest_aliases, understand_goal
 from sovereign_agents.relevance import FEATURES, features
-from sovereign_agents.testing import shared_data
 
 PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / "relevance_v1.json"
 
@@ -63,9 +62,7 @@ def main(
     corpus: Annotated[Path | None, typer.Option()] = None,
     out: Annotated[Path, typer.Option()] = PARAMS_PATH,
 ) -> None:
-    data = shared_data() / "scifact"
-    claims = claims or data / "claims_train.jsonl"
-    corpus = corpus or data / "corpus.jsonl"
+    claims, corpus = train_files(claims, corpus)
     pairs = [p for p in load_pairs(claims, corpus) if p.label != "NONE"]
     fit, held = split_pairs(pairs)
     x, y = examples(fit)

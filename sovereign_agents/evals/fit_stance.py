@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from sovereign_agents.errors import InputError
-from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs
+from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs, train_files
 from sovereign_agents.evals.verification import DEFAULT_BATCH
 from sovereign_agents.evals.verification_metrics import prf
 from sovereign_agents.hybrid import FEATURES, pair_features
@@ -40,7 +40,6 @@ from sovereign_agents.stance_model import (
     StanceModel,
     feature_rows,
 )
-from sovereign_agents.testing import shared_data
 
 PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / "stance_v1.json"
 MAX_CONTRADICTED = 0.22  # on the fit split's cross-validation, leaving room under 0.25
@@ -195,9 +194,7 @@ def main(
     out: Annotated[Path, typer.Option(help="where to write the parameters")] = PARAMS_PATH,
     batch: Annotated[int, typer.Option(help="pairs per verifier call")] = DEFAULT_BATCH,
 ) -> None:
-    data = shared_data() / "scifact"
-    claims = claims or data / "claims_train.jsonl"
-    corpus = corpus or data / "corpus.jsonl"
+    claims, corpus = train_files(claims, corpus)
     try:
         pairs = load_pairs(claims, corpus)
     except InputError as exc:

@@ -108,6 +108,14 @@ def is_held_out(pair: Pair, held_out_share: float = 0.3) -> bool:
     return int.from_bytes(digest[:4], "big") / 2**32 < held_out_share
 
 
+def train_files(claims: Path | None, corpus: Path | None) -> tuple[Path, Path]:
+    """The SciFact train claims and corpus to fit on: the given files, else the shared data's."""
+    from sovereign_agents.testing import shared_data
+
+    data = shared_data() / "scifact"
+    return claims or data / "claims_train.jsonl", corpus or data / "corpus.jsonl"
+
+
 def split_pairs(
     pairs: Sequence[Pair], held_out_share: float = 0.3
 ) -> tuple[list[Pair], list[Pair]]:
