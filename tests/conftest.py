@@ -112,3 +112,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     server = LlamaServer(tmp_path_factory.mktemp("llama")).wait()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def scifact_dir(data_dir: Path) -> Path:
+    return data_dir / "scifact"

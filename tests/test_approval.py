@@ -16,10 +16,15 @@ import pytest
 from sovereign_agents import Context
 from sovereign_agents.evals.approval import (
     ARXIV_GOALS,
+    AS_CONSTRUCTED,
+    Adjudication,
     GoalOutcome,
     LabelledGoal,
+    adjudications,
     metrics,
     run_goal,
+    scifact_goals,
+    set_metrics,
 )
 from sovereign_agents.relevance import NUMBER
 from sovereign_agents.runner import fork_run, run_history, run_research
@@ -136,6 +141,91 @@ def test_approval_metrics_count_what_the_policy_did() -> None:
     assert m.auto_approve_precision == 0.5
     assert m.unanswerable_auto_approved_rate == 0.5
     assert m.answerable_rejected_rate == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_every_adjudication_quotes_its_answering_abstract(scifact_dir: Path) -> None:
+    """A withheld claim is relabelled answerable only with the sentence that answers it,
+    quoted verbatim from an abstract of the corpus that the claim does not cite."""
+    corpus = {
+        str(row["doc_id"]): row
+        for row in map(json.loads, (scifact_dir / "corpus.jsonl").read_text().splitlines())
+    }
+    claims = {
+        row["id"]: row
+        for row in map(json.loads, (scifact_dir / "claims_train.jsonl").read_text().splitlines())
+    }
+    found = adjudications()
+    assert found
+    for a in found.values():
+        assert claims[a.claim_id]["claim"] == a.claim
+        assert a.stance in {"SUPPORT", "CONTRADICT"}
+        assert not {int(d) for d in a.answered_by} & set(claims[a.claim_id]["cited_doc_ids"])
+        sentences = [s for d in a.answered_by for s in corpus[d]["abstract"]]
+        assert a.evidence in sentences, a.claim_id
+
+
+def test_an_adjudicated_claim_is_answerable_only_while_its_abstract_is_in_the_corpus(
+    scifact_dir: Path, tmp_path: Path
+) -> None:
+    claims, corpus = scifact_dir / "claims_train.jsonl", scifact_dir / "corpus.jsonl"
+    plain = scifact_goals(claims, corpus, 6, cache=str(tmp_path), adjudicated={})
+    withheld = [g for g in plain if not g.answerable]
+    assert len(withheld) == 3
+    ids = {
+        f"Is it true that {r['claim'].rstrip('. ')}?": r["id"]
+        for r in map(json.loads, claims.read_text().splitlines())
+    }
+    target = ids[withheld[0].goal]
+    corpus_ids = {
+        json.loads(line)["id"] for line in Path(withheld[0].corpus).read_text().splitlines()
+    }
+    present = sorted(corpus_ids)[0]
+
+    def adjudicate(doc: str) -> dict[int, Adjudication]:
+        return {
+            target: Adjudication(
+                claim_id=target, claim="", answered_by=[doc], evidence="", stance="SUPPORT"
+            )
+        }
+
+    relabelled = scifact_goals(
+        claims, corpus, 6, cache=str(tmp_path), adjudicated=adjudicate(present)
+    )
+    goal = next(g for g in relabelled if g.goal == withheld[0].goal)
+    assert goal.answerable and goal.papers == [present] and goal.constructed_answerable is False
+    assert sum(g.answerable for g in relabelled) == sum(g.answerable for g in plain) + 1
+    # the answering abstract is itself withheld (here: the claim's own citation): unanswerable
+    gone = str(
+        next(r for r in map(json.loads, claims.read_text().splitlines()) if r["id"] == target)[
+            "cited_doc_ids"
+        ][0]
+    )
+    assert gone not in corpus_ids
+    missing = scifact_goals(claims, corpus, 6, cache=str(tmp_path), adjudicated=adjudicate(gone))
+    assert not next(g for g in missing if g.goal == withheld[0].goal).answerable
+
+
+def test_the_report_keeps_the_constructed_labels_beside_the_adjudicated_ones() -> None:
+    def outcome(answerable: bool, policy: str, constructed: bool | None) -> GoalOutcome:
+        return GoalOutcome(
+            set="scifact", goal="g", answerable=answerable, constructed_answerable=constructed,
+            policy=policy, verdict="APPROVE", score=7.0, reason="", relevant_verified=0,
+            seconds=0.0,
+        )  # fmt: skip
+
+    sets = set_metrics(
+        [
+            outcome(True, "AUTO_APPROVE", None),
+            outcome(True, "AUTO_APPROVE", False),  # answered by an abstract it does not cite
+            outcome(False, "HUMAN_REVIEW", None),
+        ]
+    )
+    assert sets["scifact"].auto_approve_precision == 1.0
+    assert sets["scifact"].unanswerable_auto_approved_rate == 0.0
+    constructed = sets["scifact" + AS_CONSTRUCTED]
+    assert constructed.auto_approve_precision == 0.5
+    assert constructed.unanswerable_auto_approved_rate == 0.5
+    assert set(set_metrics([outcome(True, "AUTO_APPROVE", None)])) == {"scifact"}
 
 
 def test_the_labelled_goals_name_the_papers_that_answer_them(daily_corpus: Path) -> None:

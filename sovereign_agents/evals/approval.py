@@ -7,7 +7,11 @@ Two labelled sets, each a list of goals that the corpus can or cannot answer:
   <claim>?", is answerable when its cited abstracts are in the corpus; the same kind of claim
   becomes unanswerable when its cited abstracts are withheld. Claims are taken in a fixed
   order, alternately answerable and withheld; the corpus is SciFact's less the withheld claims'
-  cited abstracts, converted once to arXiv JSON Lines.
+  cited abstracts, converted once to arXiv JSON Lines. SciFact's citations are not exhaustive:
+  another abstract in the corpus may answer a withheld claim. Such claims, read and recorded
+  with the sentence that answers them in ``data/approval_scifact_adjudicated.jsonl``, are
+  labelled answerable (when that abstract is in the corpus); the metrics are reported with
+  these adjudicated labels and, beside them, with the labels as constructed.
 * **arXiv goals** (``data/approval_arxiv_goals.jsonl``): hand-labelled research goals over
   the daily listing, each answerable one with the ids of the papers that answer it.
 
@@ -33,6 +37,8 @@ from sovereign_agents.corpus import file_sha256
 from sovereign_agents.errors import InputError
 
 ARXIV_GOALS = Path(__file__).resolve().parent / "data" / "approval_arxiv_goals.jsonl"
+ADJUDICATED = Path(__file__).resolve().parent / "data" / "approval_scifact_adjudicated.jsonl"
+AS_CONSTRUCTED = " (labels as constructed)"
 
 
 class LabelledGoal(BaseModel):
@@ -41,12 +47,24 @@ class LabelledGoal(BaseModel):
     answerable: bool
     corpus: str
     papers: list[str] = []
+    constructed_answerable: bool | None = None  # the label before adjudication, if it changed
+
+
+class Adjudication(BaseModel):
+    """A withheld SciFact claim that another abstract of the corpus answers, by reading."""
+
+    claim_id: int
+    claim: str
+    answered_by: list[str]
+    evidence: str
+    stance: str  # SUPPORT or CONTRADICT, as the evidence sentence reads
 
 
 class GoalOutcome(BaseModel):
     set: str
     goal: str
     answerable: bool
+    constructed_answerable: bool | None = None
     policy: str
     verdict: str
     score: float
@@ -90,11 +108,22 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         raise InputError(f"cannot read {path}: {exc}") from exc
 
 
+def adjudications(path: Path = ADJUDICATED) -> dict[int, Adjudication]:
+    return {a.claim_id: a for a in (Adjudication.model_validate(r) for r in _jsonl(path))}
+
+
 def scifact_goals(
-    claims_path: Path, corpus_path: Path, limit: int, cache: str | None = None
+    claims_path: Path,
+    corpus_path: Path,
+    limit: int,
+    cache: str | None = None,
+    adjudicated: dict[int, Adjudication] | None = None,
 ) -> list[LabelledGoal]:
     """``limit`` claims with evidence, alternately answerable and withheld, and the corpus
-    (SciFact less the withheld claims' cited abstracts) they all run on."""
+    (SciFact less the withheld claims' cited abstracts) they all run on. A withheld claim
+    that ``adjudicated`` (default: the shipped file) says another abstract answers is
+    answerable when that abstract stays in the corpus."""
+    adjudicated = adjudications() if adjudicated is None else adjudicated
     claims = [c for c in _jsonl(claims_path) if c.get("evidence")]
     # a fixed, spread-out order: by a hash of the claim id, not the file's topical order
     claims.sort(key=lambda c: hashlib.sha256(f"approval-{c['id']}".encode()).hexdigest())
@@ -117,12 +146,19 @@ def scifact_goals(
                      corpus=str(corpus), papers=[str(d) for d in c["cited_doc_ids"]])
         for c in answerable
     ]  # fmt: skip
-    goals += [
-        LabelledGoal(
-            set="scifact", goal=scifact_goal(c["claim"]), answerable=False, corpus=str(corpus)
+    for c in withheld:
+        found = adjudicated.get(int(c["id"]))
+        kept = [d for d in found.answered_by if int(d) not in withheld_docs] if found else []
+        goals.append(
+            LabelledGoal(
+                set="scifact",
+                goal=scifact_goal(c["claim"]),
+                answerable=bool(kept),
+                corpus=str(corpus),
+                papers=kept,
+                constructed_answerable=False if kept else None,
+            )
         )
-        for c in withheld
-    ]
     return goals
 
 
@@ -175,6 +211,7 @@ def run_goal(goal: LabelledGoal, out_dir: str, cache: str | None) -> GoalOutcome
         set=goal.set,
         goal=goal.goal,
         answerable=goal.answerable,
+        constructed_answerable=goal.constructed_answerable,
         policy=report["policy"],
         verdict=report["verdict"],
         score=report["tribunal"]["score"],
@@ -183,6 +220,12 @@ def run_goal(goal: LabelledGoal, out_dir: str, cache: str | None) -> GoalOutcome
         seconds=round(time.perf_counter() - started, 2),
         out_dir=out_dir,
     )
+
+
+def as_constructed(outcome: GoalOutcome) -> GoalOutcome:
+    if outcome.constructed_answerable is None:
+        return outcome
+    return outcome.model_copy(update={"answerable": outcome.constructed_answerable})
 
 
 def metrics(outcomes: Sequence[GoalOutcome]) -> SetMetrics:
@@ -216,6 +259,18 @@ def metrics(outcomes: Sequence[GoalOutcome]) -> SetMetrics:
     )
 
 
+def set_metrics(outcomes: Sequence[GoalOutcome]) -> dict[str, SetMetrics]:
+    """Metrics per set; a set with adjudicated labels also gets its metrics with the labels
+    as constructed (``<set> (labels as constructed)``)."""
+    names = sorted({o.set for o in outcomes})
+    sets = {name: metrics([o for o in outcomes if o.set == name]) for name in names}
+    for name in names:
+        mine = [o for o in outcomes if o.set == name]
+        if any(o.constructed_answerable is not None for o in mine):
+            sets[name + AS_CONSTRUCTED] = metrics([as_constructed(o) for o in mine])
+    return sets
+
+
 def run_approval_eval(
     goals: Sequence[LabelledGoal], out: Path, *, workers: int = 2, cache: str | None = None
 ) -> ApprovalReport:
@@ -227,9 +282,9 @@ def run_approval_eval(
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(run_goal, goals, dirs, [cache] * len(goals)))
-    sets = sorted({o.set for o in outcomes})
+    sets = set_metrics(outcomes)
     return ApprovalReport(
-        sets={s: metrics([o for o in outcomes if o.set == s]) for s in sets},
+        sets=sets,
         overall=metrics(outcomes),
         outcomes=outcomes,
         wall_s=round(time.perf_counter() - started, 1),
@@ -245,7 +300,10 @@ def markdown_table(report: ApprovalReport) -> str:
         "unanswerable auto-approved | answerable rejected |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for name, m in [*report.sets.items(), ("all", report.overall)]:
+    rows = [(k, m) for k, m in report.sets.items() if not k.endswith(AS_CONSTRUCTED)]
+    rows += [("all", report.overall)]
+    rows += [(k, m) for k, m in report.sets.items() if k.endswith(AS_CONSTRUCTED)]
+    for name, m in rows:
         lines.append(
             f"| {name} | {m.goals} ({m.answerable} / {m.unanswerable}) | {m.auto_approved} | "
             f"{pct(m.auto_approve_precision)} | {pct(m.unanswerable_auto_approved_rate)} | "
