@@ -155,12 +155,21 @@ class Concept(BaseModel):
         default=(), description="terms of hyphenated words (vision-language): all must be present"
     )
 
-    def matches(self, present: set[str], aliases: Mapping[str, Sequence[str]] = {}) -> bool:
+    def matches(
+        self,
+        present: set[str],
+        aliases: Mapping[str, Sequence[str]] = {},
+        *,
+        strict: bool = False,
+    ) -> bool:
         """The text whose analysed terms are ``present`` names this concept.
 
         Every entity must be there (as itself or as all the words of one of its expansions),
         and every part of a hyphenated word; of the other terms (generic heads such as
-        "model" aside), at least half, or all of them when nothing else pins the concept."""
+        "model" aside), at least half, or all of them when nothing else pins the concept.
+        ``strict`` (for a whole paper, where words of a phrase meet by chance: "sleep
+        behavior disorder" and "benzodiazepine therapy" are not "cognitive behavioral
+        therapy") needs every one of them."""
         for entity in self.entities:
             if entity not in present and not any(
                 expansion and set(expansion.split()) <= present
@@ -178,6 +187,8 @@ class Concept(BaseModel):
         if not rest:
             return pinned or any(t in present for t in self.terms)
         hits = sum(1 for t in rest if t in present)
+        if strict:
+            return hits == len(rest)
         if pinned:
             return hits >= len(rest) // 2
         return hits >= (len(rest) if len(rest) <= 2 else (len(rest) + 1) // 2)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from sovereign_agents.goal import QUANTITY_HEADS, GoalAnalysis, present_terms
+from sovereign_agents.goal import QUANTITY_HEADS, Concept, GoalAnalysis, present_terms
 
 PARAMS_FILE = "relevance_v1.json"
 FEATURES = ("core_claim", "core_paper", "aspect_claim", "ask_answered", "finding", "background")
@@ -59,6 +59,22 @@ def _share(concepts: Sequence[Any], present: set[str], aliases: Mapping[str, Any
     return sum(1 for c in concepts if c.matches(present, aliases)) / len(concepts)
 
 
+def names_core(
+    concept: Concept, present: set[str], paper_terms: set[str], aliases: Mapping[str, Any]
+) -> bool:
+    """The claim names the core concept, or its paper does with every word of it."""
+    return concept.matches(present, aliases) or concept.matches(paper_terms, aliases, strict=True)
+
+
+def core_share(
+    analysis: GoalAnalysis, present: set[str], paper_terms: set[str], aliases: Mapping[str, Any]
+) -> float:
+    if not analysis.core:
+        return 0.0
+    hits = sum(1 for c in analysis.core if names_core(c, present, paper_terms, aliases))
+    return hits / len(analysis.core)
+
+
 def answers_ask(
     analysis: GoalAnalysis,
     claim: str,
@@ -73,9 +89,12 @@ def answers_ask(
     A yes/no goal is answered by a claim that names every concept of it (its core may be
     named by the claim's paper)."""
     if analysis.yes_no and len(analysis.concepts) > 1:
-        in_paper = present | (paper_terms or set())
+        paper = paper_terms or set()
         return all(
-            c.matches(in_paper if c.kind == "core" else present, aliases) for c in analysis.concepts
+            names_core(c, present, paper, aliases)
+            if c.kind == "core"
+            else c.matches(present, aliases)
+            for c in analysis.concepts
         )
     on_core = any(c.matches(present, aliases) for c in analysis.core)
     if analysis.measurement_asked and on_core and METRIC.search(claim):
@@ -95,13 +114,13 @@ def features(
     aliases: Mapping[str, Any] = {},
 ) -> dict[str, float]:
     present = present_terms(claim, aliases)
-    in_paper = present | present_terms(paper_text, aliases)
+    paper = present_terms(paper_text, aliases)
     others = [c for c in analysis.concepts if c.kind != "core"]
     return {
         "core_claim": _share(analysis.core, present, aliases),
-        "core_paper": _share(analysis.core, in_paper, aliases),
+        "core_paper": core_share(analysis, present, paper, aliases),
         "aspect_claim": _share(others, present, aliases),
-        "ask_answered": float(answers_ask(analysis, claim, present, aliases, in_paper)),
+        "ask_answered": float(answers_ask(analysis, claim, present, aliases, paper)),
         "finding": float(bool(RESULT.search(claim))),
         "background": float(bool(BACKGROUND.search(claim))),
     }

@@ -147,10 +147,13 @@ def measure(
         claim_rel[claim.id] = round_(rel.probability(values))
         if claim.verified and claim_rel[claim.id] >= rel.threshold():
             present = present_terms(claim.text, aliases)
-            in_paper = present | present_terms(paper_text, aliases)
+            paper = present_terms(paper_text, aliases)
             for concept in analysis.concepts:
-                seen = in_paper if concept.kind == "core" else present
-                if concept.matches(seen, aliases):
+                if (
+                    rel.names_core(concept, present, paper, aliases)
+                    if concept.kind == "core"
+                    else concept.matches(present, aliases)
+                ):
                     covered_in.setdefault(concept.text, set()).add(claim.id)
             if values["ask_answered"] and values["core_paper"] == 1.0:
                 answering.append(claim.id)

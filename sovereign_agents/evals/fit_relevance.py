@@ -8,6 +8,13 @@ do not) and the sentences of one abstract cited by another claim (a paper on som
 A logistic regression over ``relevance.FEATURES`` is fitted on the fit split of
 ``scifact.split_pairs`` (by cited document); the threshold maximises F1 on the fit split and
 the held-out numbers are recorded in the parameters' provenance.
+
+Every feature has a known direction (``SIGNS``: naming the goal's concepts or answering its ask
+can only add relevance, background can only take it away). SciFact's goals are all yes/no
+claims, on which "answers the ask" is nearly the conjunction of the concept features, so an
+unconstrained fit may give it a negative weight that would penalise answering claims on other
+goals. A feature whose fitted weight has the wrong sign is dropped (weight 0) and the model
+refitted, until every weight agrees with its direction.
 """
 
 from __future__ import annotations
@@ -50,6 +57,39 @@ def examples(pairs: list[Pair], seed: int = 13) -> tuple[np.ndarray, np.ndarray]
     return np.array(rows), np.array(labels)
 
 
+SIGNS = {
+    "core_claim": 1,
+    "core_paper": 1,
+    "aspect_claim": 1,
+    "ask_answered": 1,
+    "finding": 1,
+    "background": -1,
+}
+
+
+def fit_signed(x: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], float, list[str]]:
+    """A logistic regression whose weights agree with ``SIGNS``: wrong-signed features are
+    dropped (weight 0) one at a time, the most wrong first, and the rest refitted."""
+    kept = list(FEATURES)
+    dropped: list[str] = []
+    while True:
+        cols = [FEATURES.index(f) for f in kept]
+        model = LogisticRegression(C=1.0, max_iter=1000).fit(x[:, cols], y)
+        coef = dict(zip(kept, (float(w) for w in model.coef_[0]), strict=True))
+        wrong = [f for f in kept if coef[f] * SIGNS[f] < 0]
+        if not wrong:
+            weights = {f: round(coef.get(f, 0.0), 4) for f in FEATURES}
+            return weights, float(model.intercept_[0]), dropped
+        worst = min(wrong, key=lambda f: coef[f] * SIGNS[f])
+        kept.remove(worst)
+        dropped.append(worst)
+
+
+def probabilities(x: np.ndarray, weights: dict[str, float], intercept: float) -> np.ndarray:
+    z = intercept + x @ np.array([weights[f] for f in FEATURES])
+    return np.asarray(1 / (1 + np.exp(-z)))
+
+
 def best_threshold(p: np.ndarray, y: np.ndarray) -> float:
     grid = np.round(np.arange(0.1, 0.9, 0.01), 2)
     gold = list(y == 1)
@@ -66,16 +106,16 @@ def main(
     pairs = [p for p in load_pairs(claims, corpus) if p.label != "NONE"]
     fit, held = split_pairs(pairs)
     x, y = examples(fit)
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
-    p_fit = model.predict_proba(x)[:, 1]
+    weights, intercept, dropped = fit_signed(x, y)
+    p_fit = probabilities(x, weights, intercept)
     threshold = best_threshold(p_fit, y)
     xh, yh = examples(held)
-    p_held = model.predict_proba(xh)[:, 1]
+    p_held = probabilities(xh, weights, intercept)
     held_prf = prf(list(p_held >= threshold), list(yh == 1))
     precision, recall, f1 = held_prf.precision, held_prf.recall, held_prf.f1
     params = {
-        "weights": {f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0], strict=True)},
-        "intercept": round(float(model.intercept_[0]), 4),
+        "weights": weights,
+        "intercept": round(intercept, 4),
         "threshold": threshold,
         "provenance": {
             "data": {
@@ -83,6 +123,8 @@ def main(
                 "sha256": sha256_of(claims),
                 "corpus_sha256": sha256_of(corpus),
             },
+            "signs": "weights agree with fit_relevance.SIGNS; dropped for a wrong sign: "
+            + (", ".join(dropped) or "none"),
             "split": "scifact.split_pairs (30 % of cited documents held out); claims with evidence only",
             "examples": {
                 "fit": len(y),
