@@ -18,9 +18,11 @@ from sovereign_agents.evals.approval import (
     ARXIV_GOALS,
     AS_CONSTRUCTED,
     Adjudication,
+    ApprovalReport,
     GoalOutcome,
     LabelledGoal,
     adjudications,
+    markdown_table,
     metrics,
     run_goal,
     scifact_goals,
@@ -226,6 +228,22 @@ def test_the_report_keeps_the_constructed_labels_beside_the_adjudicated_ones() -
     assert constructed.auto_approve_precision == 0.5
     assert constructed.unanswerable_auto_approved_rate == 0.5
     assert set(set_metrics([outcome(True, "AUTO_APPROVE", None)])) == {"scifact"}
+
+
+def test_the_table_names_each_unanswerable_goal_that_was_approved() -> None:
+    def outcome(goal: str, answerable: bool, policy: str) -> GoalOutcome:
+        return GoalOutcome(
+            set="arxiv", goal=goal, answerable=answerable, policy=policy, verdict="APPROVE",
+            score=7.0, reason="", relevant_verified=0, seconds=0.0, out_dir=f"runs/{goal}",
+        )  # fmt: skip
+
+    outcomes = [outcome("a", True, "AUTO_APPROVE"), outcome("b", False, "AUTO_APPROVE")]
+    outcomes.append(outcome("c", False, "HUMAN_REVIEW"))
+    report = ApprovalReport(
+        sets=set_metrics(outcomes), overall=metrics(outcomes), outcomes=outcomes, wall_s=0.0
+    )
+    listed = markdown_table(report).split("labelled unanswerable")[1]
+    assert "- b (runs/b)" in listed and "- a " not in listed and "- c " not in listed
 
 
 def test_the_labelled_goals_name_the_papers_that_answer_them(daily_corpus: Path) -> None:

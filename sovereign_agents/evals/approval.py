@@ -309,4 +309,9 @@ def markdown_table(report: ApprovalReport) -> str:
             f"{pct(m.auto_approve_precision)} | {pct(m.unanswerable_auto_approved_rate)} | "
             f"{pct(m.answerable_rejected_rate)} |"
         )
+    wrong = [o for o in report.outcomes if o.policy == "AUTO_APPROVE" and not o.answerable]
+    if wrong:
+        lines += ["", "Auto-approved although labelled unanswerable (read each report: if another "
+                  "abstract answers the goal, record it in the adjudication file):"]  # fmt: skip
+        lines += [f"- {o.goal} ({o.out_dir})" for o in wrong]
     return "\n".join(lines)
