@@ -196,7 +196,8 @@ class Context:
     search: Any = field(
         default="auto",
         metadata={
-            "description": "'local' (the corpus), 'arxiv', 'auto' (local if a corpus), or a "
+            "description": "a registered search source ('local': the corpus, 'arxiv'; "
+            "search.register_source adds one), 'auto' (local if a corpus, else arxiv), or a "
             "SearchBackend object (e.g. replay.ReplaySearch)"
         },
     )
@@ -342,8 +343,9 @@ class Context:
         unknown = set(self.prompt_versions) - set(ROLES)
         if unknown:
             raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
-        if isinstance(self.search, str) and self.search not in {"auto", "local", "arxiv"}:
-            raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
+        from sovereign_agents.search.registry import check_source
+
+        check_source(self.search)
         if self.verifier not in VERIFIERS:
             raise ConfigError(f"verifier must be one of {VERIFIERS}, not {self.verifier!r}")
         check_bounds(self)
@@ -359,13 +361,6 @@ class Context:
 
     def llm_for(self, role: str) -> Any:
         return self.role_llms.get(role, self.llm)
-
-    @property
-    def search_backend(self) -> str:
-        """'local' or 'arxiv' for a named backend (a backend object is used as it is)."""
-        if self.search != "auto":
-            return self.search
-        return "local" if self.corpus else "arxiv"
 
     def describe(self) -> dict[str, Any]:
         """The knobs as JSON-able values (model objects by their class name)."""

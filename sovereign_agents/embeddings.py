@@ -27,6 +27,7 @@ from sovereign_agents.cache import (
 )
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.text import ANALYZER_VERSION, analyze
+from sovereign_agents.tracing import record_call, text_key
 
 if TYPE_CHECKING:
     from sovereign_agents.http_limits import HttpLimits
@@ -169,6 +170,21 @@ def describe_embeddings(embeddings: Embeddings) -> tuple[str, int | None]:
         return embeddings.model, embeddings.dim
     name = getattr(embeddings, "model", None) or getattr(embeddings, "model_name", None)
     return str(name or type(embeddings).__name__), getattr(embeddings, "dimensions", None)
+
+
+def record_embeddings(model: Any, texts: list[str], vectors: list[list[float]]) -> None:
+    """Record the vectors an embedding model returned, keyed by a hash of each text (in the
+    trace, for replay)."""
+    name, dim = describe_embeddings(model)
+    record_call(
+        {
+            "kind": "embeddings",
+            "model": name,
+            "dim": dim,
+            "fitted_on": getattr(model, "fitted_on", None),
+            "vectors": {text_key(t): v for t, v in zip(texts, vectors, strict=True)},
+        }
+    )
 
 
 def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:

@@ -27,14 +27,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from sovereign_agents.context import Context
+if TYPE_CHECKING:
+    from sovereign_agents.context import Context
 
 CHUNK = 64 * 1024
 SWEEP_S = 0.05  # how often an expired request's sockets are shut down again

@@ -29,10 +29,19 @@ class _Model(BaseModel):
 
 
 class Paper(_Model):
-    """One source document (an arXiv record)."""
+    """One source document. Its identity is ``source`` + ``id`` + ``version``: the search
+    source that issues the id (arXiv is one; ``search.register_source`` adds others), the
+    id there, and the version checked. A run searches one source, so ``id`` alone names a
+    paper within a run (claims cite it as ``paper_id``)."""
 
-    id: str = Field(description="arXiv id without version, e.g. 2505.01234")
-    version: int | None = Field(default=None, description="arXiv version number, if known")
+    source: str = Field(
+        default="arxiv",
+        description="the source that issues the id: 'arxiv' (the API and arXiv metadata "
+        "files alike; the default, so older caches and traces read unchanged) or a "
+        "registered source's name",
+    )
+    id: str = Field(description="the id at its source, without version (arXiv: 2505.01234)")
+    version: int | None = Field(default=None, description="version number at the source, if any")
     title: str
     abstract: str
     authors: list[str] = Field(default_factory=list)
@@ -65,7 +74,10 @@ class Paper(_Model):
 
     @property
     def link(self) -> str:
-        return self.url or f"https://arxiv.org/abs/{self.id}"
+        """Its page: ``url``, else (arXiv only) the abstract page of its id."""
+        if self.url or self.source != "arxiv":
+            return self.url
+        return f"https://arxiv.org/abs/{self.id}"
 
 
 class SearchHit(_Model):
@@ -133,7 +145,7 @@ class Verification(_Model):
         default=None,
         description="sha256 of the source text (title + abstract) it was checked against",
     )
-    paper_version: int | None = Field(default=None, description="the arXiv version checked")
+    paper_version: int | None = Field(default=None, description="the paper version checked")
 
 
 def claim_id(paper_id: str, evidence: str) -> str:

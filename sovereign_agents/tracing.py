@@ -181,19 +181,3 @@ def text_key(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def record_embeddings(model: Any, texts: list[str], vectors: list[list[float]]) -> None:
-    """Record the vectors an embedding model returned, keyed by a hash of each text."""
-    from sovereign_agents.embeddings import describe_embeddings
-
-    name, dim = describe_embeddings(model)
-    record_call(
-        {
-            "kind": "embeddings",
-            "model": name,
-            "dim": dim,
-            "fitted_on": getattr(model, "fitted_on", None),
-            "vectors": {text_key(t): v for t, v in zip(texts, vectors, strict=True)},
-        }
-    )

@@ -17,7 +17,9 @@ import pytest
 
 from sovereign_agents import Context
 from sovereign_agents.errors import SearchUnavailable
+from sovereign_agents.http_limits import http_limits
 from sovereign_agents.search.arxiv_api import (
+    ArxivConfig,
     ArxivSearch,
     PoliteClient,
     RateLimiter,
@@ -36,7 +38,7 @@ def backend(replay: Any, tmp_path: Path, **knobs: Any) -> ArxivSearch:
         "cache_dir": str(tmp_path),
         **knobs,
     }
-    return ArxivSearch(Context(**values))
+    return ArxivSearch(ArxivConfig.from_context(Context(**values)))
 
 
 def test_search_returns_recorded_results_in_relevance_order(
@@ -61,6 +63,7 @@ def test_paging_requests_each_recorded_page(arxiv_replay: Any) -> None:
         backoff=0,
         timeout=5,
         stats=RequestStats(),
+        limits=http_limits(Context(), "arxiv"),
     )
     results = list(client.results(arxiv.Search(query="testing", max_results=30)))
     assert len(results) == 30 and len({r.entry_id for r in results}) == 30
@@ -95,7 +98,7 @@ def test_timeout_then_success_is_retried(arxiv_replay: Any, tmp_path: Path) -> N
         arxiv_timeout=0.5,
         cache_dir=str(tmp_path),
     )
-    search = ArxivSearch(ctx)
+    search = ArxivSearch(ArxivConfig.from_context(ctx))
     assert len(search.search("testing", 10)) == 10
     assert search.stats.retries == 1 and len(arxiv_replay.requests) == 2
 
@@ -109,6 +112,7 @@ def test_empty_page_mid_results_is_retried(arxiv_replay: Any) -> None:
         backoff=0.01,
         timeout=5,
         stats=RequestStats(),
+        limits=http_limits(Context(), "arxiv"),
     )
     results = client.results(arxiv.Search(query="testing", max_results=20))
     first = next(results)
@@ -123,7 +127,7 @@ def test_persistent_failure_keeps_the_pages_that_arrived(arxiv_replay: Any) -> N
     ctx = Context(
         arxiv_api_url=arxiv_replay.url, arxiv_interval=0, arxiv_backoff=0.01, arxiv_retries=2
     )
-    search = ArxivSearch(ctx)
+    search = ArxivSearch(ArxivConfig.from_context(ctx))
     with pytest.raises(PartialResults) as caught:
         search._run(arxiv.Search(query="testing", max_results=30), page_size=10)
     assert len(caught.value.results) == 10 and "503" in caught.value.error
@@ -164,15 +168,14 @@ def test_unreachable_arxiv_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    search = ArxivSearch(
-        Context(
-            arxiv_api_url=f"http://127.0.0.1:{port}/api/query",
-            arxiv_interval=0,
-            arxiv_backoff=0.01,
-            arxiv_retries=1,
-            cache_dir=str(tmp_path),
-        )
+    context = Context(
+        arxiv_api_url=f"http://127.0.0.1:{port}/api/query",
+        arxiv_interval=0,
+        arxiv_backoff=0.01,
+        arxiv_retries=1,
+        cache_dir=str(tmp_path),
     )
+    search = ArxivSearch(ArxivConfig.from_context(context))
     with pytest.raises(SearchUnavailable, match=r"arXiv.*--corpus"):
         search.search("anything", 5)
 

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from sovereign_agents import Context
 from sovereign_agents.cli import app
-from sovereign_agents.cli_show import make_server
+from sovereign_agents.cli.show import make_server
 from sovereign_agents.report_html import render_html, safe_url, text
 from sovereign_agents.runner import run_research
 from sovereign_agents.testing import ScriptedEngine

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from sovereign_agents import Context, build_graph
-from sovereign_agents.cli import decision_line
+from sovereign_agents.cli.common import decision_line
 from sovereign_agents.nodes.policy import decide
 from sovereign_agents.schemas import PolicyDecision
 from sovereign_agents.testing import ScriptedEngine

@@ -1,4 +1,4 @@
-"""Helpers every node uses: the run's context and its search backend."""
+"""What every node uses: the run's context."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.errors import ConfigError
-from sovereign_agents.search.base import SearchBackend
 
 
 def context_of(runtime: Runtime[Context] | None) -> Context:
@@ -19,18 +17,3 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
     if isinstance(context, dict):
         return Context(**context)
     return context
-
-
-def search_backend(context: Context) -> SearchBackend:
-    """The search backend for this context (the local index is memoised per process)."""
-    if isinstance(context.search, SearchBackend):
-        return context.search
-    if context.search_backend == "local":
-        if not context.corpus:
-            raise ConfigError("local search needs a corpus file (--corpus PATH)")
-        from sovereign_agents.search.local import LocalCorpusSearch
-
-        return LocalCorpusSearch(context.corpus, context.cache_dir)
-    from sovereign_agents.search.arxiv_api import arxiv_backend
-
-    return arxiv_backend(context)

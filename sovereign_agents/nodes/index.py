@@ -16,15 +16,17 @@ from sovereign_agents.embeddings import (
     corpus_lsa,
     cosine_to,
     describe_embeddings,
+    record_embeddings,
     resolve_embeddings,
 )
 from sovereign_agents.http_limits import http_limits
-from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Paper, RankedPaper, SearchHit, Uncertainty
+from sovereign_agents.search import search_backend
 from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
 from sovereign_agents.state import ExtractTask, ResearchState
 from sovereign_agents.text import goal_terms
-from sovereign_agents.tracing import emit, record_embeddings, traced
+from sovereign_agents.tracing import emit, traced
 from sovereign_agents.wording import count
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)

@@ -12,8 +12,9 @@ from sovereign_agents.context import ROLES, Context
 from sovereign_agents.engines import engine_for, validate_specs
 from sovereign_agents.errors import InputError
 from sovereign_agents.goal import understand_goal, with_vocabulary
-from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.nodes.common import context_of
 from sovereign_agents.prompts import load_run_prompts
+from sovereign_agents.search import search_backend
 from sovereign_agents.state import ResearchState, SearchTask
 from sovereign_agents.text import goal_terms
 from sovereign_agents.tracing import emit, now_iso, record_call, traced

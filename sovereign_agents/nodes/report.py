@@ -7,10 +7,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.nodes.common import context_of
 from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.nodes.verify import verifier_for
 from sovereign_agents.report import build_report, render_markdown
+from sovereign_agents.search import search_backend
 from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import traced
 

@@ -9,9 +9,9 @@ from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
 from sovereign_agents.errors import SearchUnavailable
-from sovereign_agents.nodes.common import context_of, search_backend
+from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
-from sovereign_agents.search.base import PartialResults
+from sovereign_agents.search import PartialResults, search_backend
 from sovereign_agents.state import SearchTask
 from sovereign_agents.tracing import emit, record_call, traced
 from sovereign_agents.wording import count

@@ -13,6 +13,9 @@
   deadline is retried like a timeout, an oversized page fails the query.
 * ``SOVEREIGN_ARXIV_API_URL`` (or ``Context.arxiv_api_url``) sets the client's
   ``query_url_format``; an endpoint that cannot be reached raises ``SearchUnavailable``.
+
+Its knobs form one config group, ``ArxivConfig`` (``ArxivConfig.from_context`` reads them from
+a run's context); one backend is kept per config in a process (``arxiv_backend``).
 """
 
 from __future__ import annotations
@@ -28,13 +31,12 @@ from collections import deque
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import arxiv
 import requests
 
 from sovereign_agents.cache import cache_dir
-from sovereign_agents.context import Context
 from sovereign_agents.corpus import split_arxiv_id
 from sovereign_agents.errors import SearchUnavailable
 from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
@@ -42,6 +44,9 @@ from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.search.base import PartialResults
 from sovereign_agents.text import STOP_WORDS, tokens
 from sovereign_agents.wording import count
+
+if TYPE_CHECKING:
+    from sovereign_agents.context import Context
 
 DEFAULT_ENDPOINT = "https://export.arxiv.org/api/query"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -114,11 +119,10 @@ class PoliteClient(arxiv.Client):
         backoff: float,
         timeout: float,
         stats: RequestStats,
-        limits: HttpLimits | None = None,
+        limits: HttpLimits,
     ) -> None:
         super().__init__(page_size=page_size, delay_seconds=0.0, num_retries=0)
         self.query_url_format = endpoint + "?{}"
-        limits = limits or http_limits(Context(), "arxiv")  # default: the default context's
         self._session = bound_session(_TimeoutSession(timeout), limits)
         self.limiter, self.retries, self.backoff, self.stats = limiter, retries, backoff, stats
 
@@ -261,16 +265,48 @@ class ResultCache:
         return notes
 
 
+@dataclass(frozen=True)
+class ArxivConfig:
+    """The arXiv source's config group: endpoint, politeness, retries, filters, bounds (the
+    defaults are the context's: ``from_context``)."""
+
+    endpoint: str
+    interval: float  # seconds between requests, shared by every thread
+    retries: int  # per page
+    backoff: float  # first retry delay in seconds, doubled each time
+    timeout: float  # seconds a connection or one read may stall
+    limits: HttpLimits  # whole-request deadline and response size cap
+    categories: tuple[str, ...] = ()
+    date_from: str | None = None  # YYYY-MM-DD
+    date_to: str | None = None
+    cache_dir: str | None = None  # where the results cache lives (default ~/.cache/sovereign)
+
+    @classmethod
+    def from_context(cls, context: Context) -> ArxivConfig:
+        return cls(
+            endpoint=(context.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?"),
+            interval=context.arxiv_interval,
+            retries=context.arxiv_retries,
+            backoff=context.arxiv_backoff,
+            timeout=context.arxiv_timeout,
+            categories=tuple(context.arxiv_categories),
+            date_from=context.arxiv_date_from,
+            date_to=context.arxiv_date_to,
+            cache_dir=context.cache_dir,
+            limits=http_limits(context, "arxiv"),
+        )
+
+
 class ArxivSearch:
     """``SearchBackend`` over the arXiv API."""
 
     name = "arxiv"
 
-    def __init__(self, context: Context) -> None:
-        self.endpoint = (context.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?")
-        self.context = context
-        self.limiter = limiter_for(self.endpoint, context.arxiv_interval)
-        self.cache = ResultCache(cache_dir(context.cache_dir) / "arxiv-results.sqlite")
+    def __init__(self, config: ArxivConfig) -> None:
+        self.config = config
+        self.endpoint = config.endpoint
+        self.limiter = limiter_for(self.endpoint, config.interval)
+        self.cache = ResultCache(cache_dir(config.cache_dir) / "arxiv-results.sqlite")
         self.stats = RequestStats()
 
     def _client(self, page_size: int) -> PoliteClient:
@@ -278,10 +314,10 @@ class ArxivSearch:
             self.endpoint,
             page_size=page_size,
             limiter=self.limiter,
-            retries=self.context.arxiv_retries,
-            backoff=self.context.arxiv_backoff,
-            timeout=self.context.arxiv_timeout,
-            limits=http_limits(self.context, "arxiv"),
+            retries=self.config.retries,
+            backoff=self.config.backoff,
+            timeout=self.config.timeout,
+            limits=self.config.limits,
             stats=self.stats,
         )
 
@@ -308,10 +344,8 @@ class ArxivSearch:
         return results
 
     def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
-        ctx = self.context
-        search_query = arxiv_query(
-            query, ctx.arxiv_categories, ctx.arxiv_date_from, ctx.arxiv_date_to
-        )
+        config = self.config
+        search_query = arxiv_query(query, list(config.categories), config.date_from, config.date_to)
         params = ResultCache.params(
             endpoint=self.endpoint, query=search_query, k=k, sort="relevance"
         )
@@ -343,44 +377,29 @@ class ArxivSearch:
         ]
 
     def describe(self) -> str:
+        config = self.config
         filters = []
-        if self.context.arxiv_categories:
-            filters.append("categories " + ", ".join(self.context.arxiv_categories))
-        if self.context.arxiv_date_from or self.context.arxiv_date_to:
-            filters.append(
-                f"submitted {self.context.arxiv_date_from or '…'} to "
-                f"{self.context.arxiv_date_to or '…'}"
-            )
+        if config.categories:
+            filters.append("categories " + ", ".join(config.categories))
+        if config.date_from or config.date_to:
+            filters.append(f"submitted {config.date_from or '…'} to {config.date_to or '…'}")
         where = (
             "arXiv's API" if self.endpoint == DEFAULT_ENDPOINT else f"arXiv API at {self.endpoint}"
         )
         extra = f" ({'; '.join(filters)})" if filters else ""
         return (
             f"{where}{extra}, arXiv relevance ranking, one request per "
-            f"{self.context.arxiv_interval:g} s shared by the parallel queries"
+            f"{config.interval:g} s shared by the parallel queries"
         )
 
 
-_BACKENDS: dict[tuple[Any, ...], ArxivSearch] = {}
+_BACKENDS: dict[ArxivConfig, ArxivSearch] = {}
 _BACKENDS_LOCK = threading.Lock()
 
 
-def arxiv_backend(context: Context) -> ArxivSearch:
+def arxiv_backend(config: ArxivConfig) -> ArxivSearch:
     """One backend per configuration in this process (its stats and cache are shared)."""
-    key = (
-        context.arxiv_api_url,
-        context.arxiv_interval,
-        tuple(context.arxiv_categories),
-        context.arxiv_date_from,
-        context.arxiv_date_to,
-        context.cache_dir,
-        context.arxiv_retries,
-        context.arxiv_backoff,
-        context.arxiv_timeout,
-        context.request_deadline_s,
-        context.max_response_bytes,
-    )
     with _BACKENDS_LOCK:
-        if key not in _BACKENDS:
-            _BACKENDS[key] = ArxivSearch(context)
-        return _BACKENDS[key]
+        if config not in _BACKENDS:
+            _BACKENDS[config] = ArxivSearch(config)
+        return _BACKENDS[config]

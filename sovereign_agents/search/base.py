@@ -18,7 +18,7 @@ class SearchBackend(Protocol):
         ...
 
     def get(self, paper_id: str) -> Paper | None:
-        """A paper by arXiv id (version optional), or None."""
+        """A paper by its id at this source (a version suffix is allowed), or None."""
         ...
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,9 +31,13 @@ from sovereign_agents.cache import (
     json_bytes,
 )
 from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
+from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
+
+if TYPE_CHECKING:
+    from sovereign_agents.context import Context
 
 INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
 _PAPER_LIST = TypeAdapter(list[Paper])
@@ -249,6 +254,20 @@ def clear_memo() -> None:
         _MEMO.clear()
 
 
+@dataclass(frozen=True)
+class LocalConfig:
+    """The local corpus source's config group: which file, and where its index is cached."""
+
+    path: str
+    cache_dir: str | None = None  # the BM25 index cache folder (default ~/.cache/sovereign)
+
+    @classmethod
+    def from_context(cls, context: Context) -> LocalConfig:
+        if not context.corpus:
+            raise ConfigError("local search needs a corpus file (--corpus PATH)")
+        return cls(path=context.corpus, cache_dir=context.cache_dir)
+
+
 class LocalCorpusSearch:
     """``SearchBackend`` over a local arXiv metadata file."""
 
@@ -256,6 +275,10 @@ class LocalCorpusSearch:
 
     def __init__(self, path: str | Path, cache: str | None = None) -> None:
         self.index, self.warm = open_index(path, cache)
+
+    @classmethod
+    def from_config(cls, config: LocalConfig) -> LocalCorpusSearch:
+        return cls(config.path, config.cache_dir)
 
     def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
         return self.index.top(query, k)

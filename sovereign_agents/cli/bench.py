@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sovereign_agents.cli.common import err, out, reported
 from sovereign_agents.errors import InputError
 
 
@@ -25,7 +26,6 @@ def bench_command(
 ) -> None:
     """Benchmark the kernel: critical-path ratio, offline run time, search, verification."""
     from sovereign_agents.bench import markdown_table, run_bench
-    from sovereign_agents.cli import err, out, reported
     from sovereign_agents.corpus import load_corpus
 
     with reported():

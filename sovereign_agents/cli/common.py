@@ -1,4 +1,8 @@
-"""The ``sovereign`` command line (also ``python -m sovereign_agents``)."""
+"""What every command of the ``sovereign`` CLI shares: the consoles, one-line errors, the
+``KEY=JSON`` option parsing, the guard around a run and how a run's outcome is printed.
+
+The command modules import their helpers from here and nothing from each other; ``app``
+assembles them."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -26,14 +30,6 @@ from sovereign_agents.wording import score
 if TYPE_CHECKING:
     from sovereign_agents.runner import RunResult
 
-app = typer.Typer(
-    name="sovereign",
-    help="Turn a research goal into a verified, reviewed draft report.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
 
 class SafeConsole(Console):
     """A console that strips escape sequences and control characters from every string it
@@ -45,11 +41,6 @@ class SafeConsole(Console):
 
 err = SafeConsole(stderr=True, highlight=False)
 out = SafeConsole(highlight=False)
-
-
-@app.callback()
-def _root() -> None:
-    """sovereign-agents: research goal in, verified and reviewed draft report out."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -98,112 +89,6 @@ def parse_role_llms(values: list[str]) -> dict[str, str]:
             raise ConfigError(f"--role-llm takes ROLE=SPEC, not {value!r}")
         pairs[role.strip()] = spec.strip()
     return pairs
-
-
-@app.command()
-def run(
-    goal: Annotated[str, typer.Argument(help="the research goal (a question)")],
-    paper: Annotated[str | None, typer.Option(help="anchor the run on this arXiv id")] = None,
-    corpus: Annotated[
-        Path | None,
-        typer.Option(
-            help="arXiv metadata JSON Lines (Kaggle or daily-listing format); without it, arXiv"
-        ),
-    ] = None,
-    llm: Annotated[str, typer.Option(help="'extractive' or 'nvidia:<model>'")] = "extractive",
-    embeddings: Annotated[str, typer.Option(help="'lsa' or 'nvidia:<model>'")] = "lsa",
-    out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/latest"),
-    llm_base_url: Annotated[
-        str | None,
-        typer.Option(help="self-hosted NIM or OpenAI-compatible URL (default: NVIDIA_BASE_URL)"),
-    ] = None,
-    role_llm: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="ROLE=SPEC, a model for one role (repeatable), e.g. skeptic=nvidia:<model>"
-        ),
-    ] = None,
-    cache: Annotated[
-        bool,
-        typer.Option(
-            "--cache", help="cache model responses: an identical rerun makes no model calls"
-        ),
-    ] = False,
-    category: Annotated[
-        list[str] | None, typer.Option(help="arXiv category filter (repeatable), e.g. cs.CL")
-    ] = None,
-    since: Annotated[str | None, typer.Option(help="arXiv: submitted on/after YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option(help="arXiv: submitted on/before YYYY-MM-DD")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress lines")] = False,
-    knob: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="KEY=JSON, any Context knob (repeatable), e.g. --set max_papers=6"
-        ),
-    ] = None,
-    interrupt_before: Annotated[
-        list[str] | None,
-        typer.Option(help="pause before this node (repeatable); continue with `sovereign resume`"),
-    ] = None,
-    interrupt_after: Annotated[
-        list[str] | None, typer.Option(help="pause after this node (repeatable)")
-    ] = None,
-    review_disputed: Annotated[
-        bool,
-        typer.Option(
-            "--review-disputed",
-            help="pause for a human verdict on disputed claims (answer with resume --verdict)",
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="start over even if --out holds an unfinished (resumable) run; a finished "
-            "run there is always replaced",
-        ),
-    ] = False,
-) -> None:
-    """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
-    from sovereign_agents.corpus import load_corpus
-    from sovereign_agents.engines import validate_specs
-    from sovereign_agents.nodes.plan import check_goal
-    from sovereign_agents.runner import run_research
-
-    with reported():
-        check_goal(goal)
-        values: dict[str, Any] = {
-            "llm": llm,
-            "embeddings": embeddings,
-            "corpus": str(corpus) if corpus else None,
-            "llm_base_url": llm_base_url,
-            "role_llms": parse_role_llms(role_llm or []),
-            "model_cache": cache,
-            "arxiv_categories": list(category or []),
-            "arxiv_date_from": since,
-            "arxiv_date_to": until,
-            "review_disputed": review_disputed,
-        }
-        values.update(parse_knobs(knob or []))
-        try:
-            context = Context(**values)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"bad setting: {exc}") from exc
-        validate_specs(context)
-        if corpus is not None:
-            load_corpus(corpus)  # a clear error now rather than inside the graph
-        with guarded(out_dir):
-            result = run_research(
-                goal,
-                context,
-                out_dir,
-                paper=paper,
-                on_event=progress_printer(quiet),
-                interrupt_before=interrupt_before or (),
-                interrupt_after=interrupt_after or (),
-                force=force,
-            )
-    print_result(result)
 
 
 @contextmanager
@@ -329,32 +214,3 @@ def decision_line(values: dict[str, Any]) -> str:
         f"Decision: {values.get('policy', '?')} — {reason or 'no reason recorded'}; "
         f"the tribunal's verdict was {verdict}{at}, the policy decides."
     )
-
-
-def _register_subcommands() -> None:
-    from sovereign_agents import cli_debug
-    from sovereign_agents.cli_bench import bench_command
-    from sovereign_agents.cli_eval import eval_app
-    from sovereign_agents.cli_search import search_command
-    from sovereign_agents.cli_show import show_command
-
-    app.add_typer(eval_app, name="eval")
-    cli_debug.register(app)
-    app.command("search")(search_command)
-    app.command("bench")(bench_command)
-    app.command("show")(show_command)
-
-
-_register_subcommands()
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

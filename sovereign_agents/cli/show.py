@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from sovereign_agents.cli import out, reported
+from sovereign_agents.cli.common import out, reported
 from sovereign_agents.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sovereign_agents.cli.common import out, parse_knobs, reported
 from sovereign_agents.errors import InputError
 from sovereign_agents.wording import count
 
@@ -59,7 +60,6 @@ def sensitivity(
     ] = None,
 ) -> None:
     """Fork a run before its tribunal and re-run it per prompt variant x repeat."""
-    from sovereign_agents.cli import out, parse_knobs, reported
     from sovereign_agents.context import Context
     from sovereign_agents.evals.sensitivity import run_sensitivity
     from sovereign_agents.evals.sensitivity_metrics import markdown_table
@@ -140,7 +140,6 @@ def verify(
 ) -> None:
     """Verification accuracy on SciFact (claim, cited abstract) pairs: evidence detection,
     support, and the share of contradicted pairs marked verified."""
-    from sovereign_agents.cli import out, parse_knobs, reported
     from sovereign_agents.evals.scifact import load_pairs, split_pairs
     from sovereign_agents.evals.verification import evaluate, write_outputs
 
@@ -193,7 +192,6 @@ def retrieval(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """SciFact the BEIR way: nDCG@10 and recall@100 of BM25 and the BM25+LSA hybrid."""
-    from sovereign_agents.cli import out, reported
     from sovereign_agents.evals.retrieval import markdown_table, run_retrieval_eval
     from sovereign_agents.testing import shared_data
 
@@ -233,7 +231,6 @@ def approval(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Is AUTO_APPROVE given only to answerable goals? Precision and false-approval rates."""
-    from sovereign_agents.cli import out, reported
     from sovereign_agents.evals.approval import (
         ARXIV_GOALS,
         markdown_table,
@@ -287,7 +284,6 @@ def research(
 ) -> None:
     """The whole graph on SciFact: each claim a goal ("Is it true that <claim>?"), the
     report scored for retrieval recall, evidence sentences and SciFact's label-only F1."""
-    from sovereign_agents.cli import out, reported
     from sovereign_agents.evals.research import (
         markdown_table,
         run_research_eval,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
-from sovereign_agents.cli import (
+from sovereign_agents.cli.common import (
     fail,
     guarded,
     json_value,

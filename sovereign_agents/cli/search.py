@@ -15,6 +15,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.table import Table
 
+from sovereign_agents.cli.common import out, reported
 from sovereign_agents.errors import InputError
 from sovereign_agents.escaping import one_line, rich_safe
 from sovereign_agents.wording import count
@@ -77,7 +78,6 @@ def search_command(
     ] = None,
 ) -> None:
     """Rank papers of a local corpus with the BM25 index the research graph uses."""
-    from sovereign_agents.cli import out, reported
     from sovereign_agents.search.local import open_index
 
     with reported():
