@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from sovereign_agents.context import Context
+from sovereign_agents.context import Context, layered
 from sovereign_agents.errors import ConfigError, SovereignError
 from sovereign_agents.escaping import one_line, rich_safe, terminal
+from sovereign_agents.presets import DEFAULT_PRESET, PRESETS
 from sovereign_agents.redaction import redact
 from sovereign_agents.wording import score
 
@@ -69,17 +70,27 @@ def progress_printer(quiet: bool) -> Any:
 
 
 def parse_knobs(values: list[str]) -> dict[str, Any]:
-    """``KEY=JSON`` pairs for Context fields (a bare word is taken as a string)."""
-    from dataclasses import fields
-
-    names = {f.name for f in fields(Context)}
+    """``KEY=JSON`` pairs for context knobs (a bare word is taken as a string): a flat key
+    (``max_papers``) or a dotted one (``search.max_papers``). Each is checked now, so a bad
+    key or value is one line before anything runs."""
     knobs: dict[str, Any] = {}
     for value in values:
         key, sep, raw = value.partition("=")
-        if not sep or key not in names:
-            raise ConfigError(f"--set takes KEY=JSON with KEY a context field, not {value!r}")
-        knobs[key] = json_value(raw)
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=JSON with KEY a context knob, not {value!r}")
+        knobs[key.strip()] = json_value(raw)
+    Context(**knobs)  # a ConfigError naming the knob
     return knobs
+
+
+PresetName = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="start from a named context preset (explicit options and --set win): "
+        + ", ".join(PRESETS),
+    ),
+]
 
 
 def json_value(raw: str) -> Any:
@@ -110,8 +121,12 @@ def run(
             help="arXiv metadata JSON Lines (Kaggle or daily-listing format); without it, arXiv"
         ),
     ] = None,
-    llm: Annotated[str, typer.Option(help="'extractive' or 'nvidia:<model>'")] = "extractive",
-    embeddings: Annotated[str, typer.Option(help="'lsa' or 'nvidia:<model>'")] = "lsa",
+    llm: Annotated[
+        str | None, typer.Option(help="'extractive' (default) or 'nvidia:<model>'")
+    ] = None,
+    embeddings: Annotated[
+        str | None, typer.Option(help="'lsa' (default) or 'nvidia:<model>'")
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/latest"),
     llm_base_url: Annotated[
         str | None,
@@ -138,9 +153,12 @@ def run(
     knob: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="KEY=JSON, any Context knob (repeatable), e.g. --set max_papers=6"
+            "--set",
+            help="KEY=JSON, any context knob (repeatable), e.g. --set max_papers=6 or "
+            "--set search.max_papers=6",
         ),
     ] = None,
+    preset: PresetName = None,
     interrupt_before: Annotated[
         list[str] | None,
         typer.Option(help="pause before this node (repeatable); continue with `sovereign resume`"),
@@ -172,23 +190,21 @@ def run(
 
     with reported():
         check_goal(goal)
-        values: dict[str, Any] = {
+        options: dict[str, Any] = {  # only the options given: they win over the preset
             "llm": llm,
             "embeddings": embeddings,
             "corpus": str(corpus) if corpus else None,
             "llm_base_url": llm_base_url,
-            "role_llms": parse_role_llms(role_llm or []),
-            "model_cache": cache,
-            "arxiv_categories": list(category or []),
+            "role_llms": parse_role_llms(role_llm or []) or None,
+            "model_cache": cache or None,
+            "arxiv_categories": list(category or []) or None,
             "arxiv_date_from": since,
             "arxiv_date_to": until,
-            "review_disputed": review_disputed,
+            "review_disputed": review_disputed or None,
         }
-        values.update(parse_knobs(knob or []))
-        try:
-            context = Context(**values)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"bad setting: {exc}") from exc
+        given = {key: value for key, value in options.items() if value is not None}
+        knobs = parse_knobs(knob or [])
+        context = Context.preset(preset or DEFAULT_PRESET, **layered(given, knobs))
         validate_specs(context)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now rather than inside the graph

@@ -23,8 +23,8 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 
 def search_backend(context: Context) -> SearchBackend:
     """The search backend for this context (the local index is memoised per process)."""
-    if isinstance(context.search, SearchBackend):
-        return context.search
+    if isinstance(context.search.backend, SearchBackend):
+        return context.search.backend
     if context.search_backend == "local":
         if not context.corpus:
             raise ConfigError("local search needs a corpus file (--corpus PATH)")
