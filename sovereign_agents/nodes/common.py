@@ -26,11 +26,11 @@ def search_backend(context: Context) -> SearchBackend:
     if isinstance(context.search.backend, SearchBackend):
         return context.search.backend
     if context.search_backend == "local":
-        if not context.corpus:
+        if not context.search.corpus:
             raise ConfigError("local search needs a corpus file (--corpus PATH)")
         from sovereign_agents.search.local import LocalCorpusSearch
 
-        return LocalCorpusSearch(context.corpus, context.cache_dir)
+        return LocalCorpusSearch(context.search.corpus, context.cache_dir)
     from sovereign_agents.search.arxiv_api import arxiv_backend
 
     return arxiv_backend(context)

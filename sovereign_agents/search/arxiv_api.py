@@ -11,7 +11,7 @@
 * Every request has a whole-request deadline and a response size cap
   (``http_limits``: ``request_deadline_s``, ``max_response_bytes``); a request past its
   deadline is retried like a timeout, an oversized page fails the query.
-* ``SOVEREIGN_ARXIV_API_URL`` (or ``Context.arxiv_api_url``) sets the client's
+* ``SOVEREIGN_ARXIV_API_URL`` (or ``Context.search.arxiv_api_url``) sets the client's
   ``query_url_format``; an endpoint that cannot be reached raises ``SearchUnavailable``.
 """
 
@@ -267,9 +267,9 @@ class ArxivSearch:
     name = "arxiv"
 
     def __init__(self, context: Context) -> None:
-        self.endpoint = (context.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?")
+        self.endpoint = (context.search.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?")
         self.context = context
-        self.limiter = limiter_for(self.endpoint, context.arxiv_interval)
+        self.limiter = limiter_for(self.endpoint, context.search.arxiv_interval)
         self.cache = ResultCache(cache_dir(context.cache_dir) / "arxiv-results.sqlite")
         self.stats = RequestStats()
 
@@ -278,9 +278,9 @@ class ArxivSearch:
             self.endpoint,
             page_size=page_size,
             limiter=self.limiter,
-            retries=self.context.arxiv_retries,
-            backoff=self.context.arxiv_backoff,
-            timeout=self.context.arxiv_timeout,
+            retries=self.context.search.arxiv_retries,
+            backoff=self.context.search.arxiv_backoff,
+            timeout=self.context.search.arxiv_timeout,
             limits=http_limits(self.context, "arxiv"),
             stats=self.stats,
         )
@@ -310,7 +310,7 @@ class ArxivSearch:
     def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
         ctx = self.context
         search_query = arxiv_query(
-            query, ctx.arxiv_categories, ctx.arxiv_date_from, ctx.arxiv_date_to
+            query, ctx.search.arxiv_categories, ctx.search.arxiv_date_from, ctx.search.arxiv_date_to
         )
         params = ResultCache.params(
             endpoint=self.endpoint, query=search_query, k=k, sort="relevance"
@@ -344,12 +344,12 @@ class ArxivSearch:
 
     def describe(self) -> str:
         filters = []
-        if self.context.arxiv_categories:
-            filters.append("categories " + ", ".join(self.context.arxiv_categories))
-        if self.context.arxiv_date_from or self.context.arxiv_date_to:
+        if self.context.search.arxiv_categories:
+            filters.append("categories " + ", ".join(self.context.search.arxiv_categories))
+        if self.context.search.arxiv_date_from or self.context.search.arxiv_date_to:
             filters.append(
-                f"submitted {self.context.arxiv_date_from or '…'} to "
-                f"{self.context.arxiv_date_to or '…'}"
+                f"submitted {self.context.search.arxiv_date_from or '…'} to "
+                f"{self.context.search.arxiv_date_to or '…'}"
             )
         where = (
             "arXiv's API" if self.endpoint == DEFAULT_ENDPOINT else f"arXiv API at {self.endpoint}"
@@ -357,7 +357,7 @@ class ArxivSearch:
         extra = f" ({'; '.join(filters)})" if filters else ""
         return (
             f"{where}{extra}, arXiv relevance ranking, one request per "
-            f"{self.context.arxiv_interval:g} s shared by the parallel queries"
+            f"{self.context.search.arxiv_interval:g} s shared by the parallel queries"
         )
 
 
@@ -368,15 +368,15 @@ _BACKENDS_LOCK = threading.Lock()
 def arxiv_backend(context: Context) -> ArxivSearch:
     """One backend per configuration in this process (its stats and cache are shared)."""
     key = (
-        context.arxiv_api_url,
-        context.arxiv_interval,
-        tuple(context.arxiv_categories),
-        context.arxiv_date_from,
-        context.arxiv_date_to,
+        context.search.arxiv_api_url,
+        context.search.arxiv_interval,
+        tuple(context.search.arxiv_categories),
+        context.search.arxiv_date_from,
+        context.search.arxiv_date_to,
         context.cache_dir,
-        context.arxiv_retries,
-        context.arxiv_backoff,
-        context.arxiv_timeout,
+        context.search.arxiv_retries,
+        context.search.arxiv_backoff,
+        context.search.arxiv_timeout,
         context.request_deadline_s,
         context.max_response_bytes,
     )
