@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -381,16 +381,6 @@ class Context(Group):
     def known_keys(cls) -> list[str]:
         """Every key a context accepts at the top: groups, run-wide knobs, flat knobs."""
         return sorted({*cls.model_fields, *FLAT})
-
-    if not TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> Any:
-            # transitional: ``context.max_papers`` reads ``context.search.max_papers`` until
-            # every read site names the group (removed once they do)
-            path = FLAT.get(name, "")
-            if "." in path:
-                return self.get(path)
-            return super().__getattr__(name)
 
     def llm_for(self, role: str) -> Any:
         return self.models.role_llms.get(role, self.models.llm)

@@ -316,3 +316,10 @@ def test_preset_options_and_set_compose_on_the_command_line(
     assert proc.returncode == 0, proc.stderr
     recorded = json.loads((plain / "run.json").read_text())["context"]
     assert recorded["verifier"] == "hybrid" and recorded["max_papers"] == 12
+
+
+def test_a_knob_is_read_through_its_group_only() -> None:
+    context = Context(max_papers=4)
+    assert context.get("search.max_papers") == context.search.max_papers == 4
+    with pytest.raises(AttributeError):
+        _ = context.max_papers  # type: ignore[attr-defined]
