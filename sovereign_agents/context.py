@@ -306,7 +306,8 @@ class Context(Group):
     ``graph.invoke(input, context=Context(search={"max_papers": 6}))``; the flat keys of
     earlier versions still work (``Context(max_papers=6)``, ``Context(search="local")``), and
     so do dotted ones (``Context(**{"search.max_papers": 6})``). A wrong type, a value out of
-    range or an unknown key is a ``ContextError`` (a ``ConfigError``) with one line naming the knob.
+    range or an unknown key is a ``ContextError`` (a ``ConfigError``) with one line naming
+    the knob.
     ``Context.preset("reference", **overrides)`` starts from a named preset (``presets.py``).
     """
 

@@ -129,6 +129,8 @@ KINDS = {
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
     "list_type": "a list",
     "tuple_type": "a list",
     "too_short": "a list of two",

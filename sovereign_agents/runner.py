@@ -28,7 +28,14 @@ from pydantic import BaseModel
 
 from sovereign_agents import goal, presets, schemas
 from sovereign_agents.checkpoint_serde import RedactingSerializer
-from sovereign_agents.context import FLAT, Context, layered, nested
+from sovereign_agents.context import (
+    FLAT,
+    SEARCH_BACKENDS,
+    VERIFIERS,
+    Context,
+    layered,
+    nested,
+)
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
 from sovereign_agents.redaction import redact, redact_data
@@ -459,7 +466,7 @@ def context_from_run(run: dict[str, Any], preset: str | None = None, **overrides
         "approve_threshold" in (nested(layer).get("policy") or {}) for layer in over
     ):
         values["policy"] = {**values.get("policy", {}), "approve_threshold": None}  # it follows
-    for name in ("llm", "embeddings", "search"):
+    for name in ("llm", "embeddings", "search", "verifier"):
         group, knob = FLAT[name].split(".")
         spec = values.get(group, {}).get(knob)
         if isinstance(spec, str) and spec and not _is_spec(name, spec):
@@ -475,7 +482,9 @@ def context_from_run(run: dict[str, Any], preset: str | None = None, **overrides
 
 def _is_spec(name: str, spec: str) -> bool:
     if name == "search":
-        return spec in {"auto", "local", "arxiv"}
+        return spec in SEARCH_BACKENDS
+    if name == "verifier":
+        return spec in VERIFIERS
     return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
 
 

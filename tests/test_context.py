@@ -323,3 +323,15 @@ def test_a_knob_is_read_through_its_group_only() -> None:
     assert context.get("search.max_papers") == context.search.max_papers == 4
     with pytest.raises(AttributeError):
         _ = context.max_papers  # type: ignore[attr-defined]
+
+
+def test_a_run_made_with_python_objects_says_so_when_rebuilt() -> None:
+    class Verifier:
+        name = "mine"
+
+    recorded = Context(verifier=Verifier()).describe()
+    run = {"run_id": "r", "thread_id": "r", "goal": GOAL, "context": recorded}
+    with pytest.raises(Exception, match=r"verifier was a Python object \(Verifier\)"):
+        context_from_run(run)
+    with pytest.raises(ConfigError, match=r"^models must be an object, not 3$"):
+        Context(models=3)
