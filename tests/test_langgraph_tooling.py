@@ -99,6 +99,7 @@ BAD_CONTEXTS: list[tuple[dict[str, Any], list[str]]] = [
     ({"search": {"max_papers": 2.5}}, ["search.max_papers must be a whole number", "2.5"]),
     ({"min_relevance": 3}, ["search.min_relevance must be >= 0 and <= 1", "3"]),
     ({"max_paper": 3}, ["unknown context key 'max_paper'", "did you mean max_papers"]),
+    ({"search.max_papers": 3}, ["'search.max_papers' does not reach the graph over HTTP"]),
 ]
 
 
