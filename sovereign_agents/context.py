@@ -7,15 +7,26 @@ Fields fall back to ``SOVEREIGN_*`` environment variables where that is useful.
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from sovereign_agents.errors import ConfigError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from sovereign_agents import presets
+from sovereign_agents.errors import ContextError
+from sovereign_agents.knobs import Group, Number, PathText, Whole, one_line
+
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
 MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
 VERIFIERS = ("hybrid", "tfidf")
@@ -26,354 +37,473 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
-_BOUND_OPS = {"ge": ">=", "gt": ">", "le": "<="}
+def _env_number(name: str, default: float) -> Any:
+    """A number from the environment; a value that is not one is left for validation to
+    reject (naming the knob), never a crash while building the default."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
 
 
-def check_bounds(obj: Any) -> None:
-    """Each numeric field of a dataclass against its metadata bounds (``ge``, ``gt``,
-    ``le``): the right type (int fields take whole numbers, no bools), finite (no NaN or
-    infinity), in range; ``None`` only where the field's type allows it."""
-    for f in fields(obj):
-        bounds = {k: f.metadata[k] for k in ("ge", "gt", "le") if k in f.metadata}
-        if not bounds:
-            continue
-        value = getattr(obj, f.name)
-        kind = str(f.type)
-        if value is None and "None" in kind:
-            continue
-        whole = kind.startswith("int")
-        if isinstance(value, float) and whole and value.is_integer():
-            value = int(value)  # 3.0 from JSON is 3
-            setattr(obj, f.name, value)
-        ok_type = isinstance(value, int) if whole else isinstance(value, int | float)
-        if isinstance(value, bool) or not ok_type:
-            expected = "a whole number" if whole else "a number"
-            raise ConfigError(f"{f.name} must be {expected}, not {value!r}")
-        if not math.isfinite(value):
-            raise ConfigError(f"{f.name} must be a finite number, not {value!r}")
-        if (
-            ("ge" in bounds and value < bounds["ge"])
-            or ("gt" in bounds and value <= bounds["gt"])
-            or ("le" in bounds and value > bounds["le"])
-        ):
-            allowed = " and ".join(
-                f"{ {'ge': '>=', 'gt': '>', 'le': '<='}[k] } {v}" for k, v in bounds.items()
-            )
-            raise ConfigError(f"{f.name} must be {allowed}, not {value!r}")
+def _role_names(value: dict[str, Any], known: tuple[str, ...], knob: str) -> dict[str, Any]:
+    unknown = set(value) - set(known)
+    if unknown:
+        raise PydanticCustomError(
+            "roles", f"{knob} names unknown roles: {sorted(unknown)}; known: {known}"
+        )
+    return value
 
 
-@dataclass(kw_only=True)
-class PolicyRules:
+class PolicyRules(Group):
     """When a run is approved, sent to a human, or rejected. Recorded in every report."""
 
-    approve_threshold: float | None = field(
+    approve_threshold: Number | None = Field(
         default=None,
-        metadata={
-            "ge": 0,
-            "le": 10,
-            "description": "final tribunal score needed for AUTO_APPROVE (default: the "
-            "context's approve_threshold, the tribunal's own bar, so verdict and policy agree)",
-        },
+        ge=0,
+        le=10,
+        description="final tribunal score needed for AUTO_APPROVE (default: the context's "
+        "approve_threshold, the tribunal's own bar, so verdict and policy agree)",
     )
-    min_verified_claims: int = field(
-        default=1,
-        metadata={"ge": 0, "description": "AUTO_APPROVE needs at least this many verified claims"},
+    min_verified_claims: Whole = Field(
+        default=1, ge=0, description="AUTO_APPROVE needs at least this many verified claims"
     )
-    min_relevant_papers: int = field(
-        default=1, metadata={"ge": 0, "description": "REJECT when fewer relevant papers were found"}
+    min_relevant_papers: Whole = Field(
+        default=1, ge=0, description="REJECT when fewer relevant papers were found"
     )
     # the evidence of relevance AUTO_APPROVE needs when a reviewer ran offline (no model
     # judged the draft): measured by relevance.py against the goal's concepts (goal.py)
-    min_relevant_claims: int = field(
+    min_relevant_claims: Whole = Field(
         default=2,
-        metadata={
-            "ge": 0,
-            "description": "offline reviewers: AUTO_APPROVE needs this many verified claims "
-            "that bear on the goal",
-        },
+        ge=0,
+        description="offline reviewers: AUTO_APPROVE needs this many verified claims that "
+        "bear on the goal",
     )
-    min_goal_coverage: float = field(
+    min_goal_coverage: Number = Field(
         default=0.6,
-        metadata={
-            "ge": 0,
-            "le": 1,
-            "description": "offline reviewers: AUTO_APPROVE needs this share of the goal's "
-            "concepts covered by relevant, verified claims (its core concepts always)",
-        },
+        ge=0,
+        le=1,
+        description="offline reviewers: AUTO_APPROVE needs this share of the goal's concepts "
+        "covered by relevant, verified claims (its core concepts always)",
     )
-    require_answer: bool = field(
+    require_answer: bool = Field(
         default=True,
-        metadata={
-            "description": "offline reviewers: AUTO_APPROVE needs a relevant, verified claim "
-            "that gives what the goal asks (a number, a comparison, a metric)"
-        },
+        description="offline reviewers: AUTO_APPROVE needs a relevant, verified claim that "
+        "gives what the goal asks (a number, a comparison, a metric)",
     )
-
-    def __post_init__(self) -> None:
-        check_bounds(self)
 
     def as_dict(self) -> dict[str, float | int | bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in type(self).model_fields}
 
 
-@dataclass(kw_only=True)
-class Context:
-    """Every knob of a research run. Pass as ``graph.invoke(input, context=Context(...))``."""
+class ModelsConfig(Group):
+    """Which models run each role, how they are called, and the prompts they get."""
 
-    # --- models -------------------------------------------------------------------------
-    llm: Any = field(
+    llm: Any = Field(
         default_factory=lambda: _env("SOVEREIGN_LLM", "extractive"),
-        metadata={
-            "description": "chat model for every role: 'extractive' (offline engine), "
-            "'nvidia:<model>', or a LangChain BaseChatModel object"
-        },
+        description="chat model for every role: 'extractive' (offline engine), "
+        "'nvidia:<model>', or a LangChain BaseChatModel object",
     )
-    llm_base_url: str | None = field(
+    llm_base_url: str | None = Field(
         default=None,
-        metadata={
-            "description": "self-hosted NIM / OpenAI-compatible base URL for nvidia: "
-            "specs (default: NVIDIA_BASE_URL; hosted NIM with NVIDIA_API_KEY)"
-        },
+        description="self-hosted NIM / OpenAI-compatible base URL for nvidia: specs (default: "
+        "NVIDIA_BASE_URL; hosted NIM with NVIDIA_API_KEY)",
     )
-    model_cache: bool = field(
+    role_llms: dict[str, Any] = Field(
+        default_factory=dict,
+        description="per-role override of `llm`, e.g. {'skeptic': 'nvidia:...'}",
+        json_schema_extra={"allowed": f"an object keyed by role ({', '.join(MODEL_ROLES)})"},
+    )
+    model_cache: bool = Field(
         default=False,
-        metadata={
-            "description": "cache model responses (SQLite): an identical rerun makes no model calls"
-        },
+        description="cache model responses (SQLite): an identical rerun makes no model calls",
     )
-    max_tokens: int = field(
-        default=1024,
-        metadata={"ge": 1, "description": "longest answer a chat model may give (tokens)"},
+    max_tokens: Whole = Field(
+        default=1024, ge=1, description="longest answer a chat model may give (tokens)"
     )
-    max_answer_chars: int = field(
+    max_answer_chars: Whole = Field(
         default=MAX_ANSWER_CHARS,
-        metadata={
-            "description": "longest chat answer accepted (characters; the HTTP body is cut "
-            "near this size too): a longer one fails the call and the role falls back; also "
-            "the most the trace keeps of any one text of a call"
-        },
+        ge=1_000,
+        description="longest chat answer accepted (characters; the HTTP body is cut near this "
+        "size too): a longer one fails the call and the role falls back; also the most the "
+        "trace keeps of any one text of a call",
     )
-    request_deadline_s: float = field(
-        default=120.0,
-        metadata={
-            "description": "wall-clock deadline of every HTTP request (model, embeddings, "
-            "arXiv), connection to last byte; a request past it fails like a timeout"
-        },
+    model_http_retries: Whole = Field(
+        default=3, ge=0, description="retries on 429/5xx/connection failures"
     )
-    max_response_bytes: int = field(
-        default=8_000_000,
-        metadata={
-            "description": "largest HTTP response body read (arXiv pages, embeddings, chat); "
-            "a larger one fails the request"
-        },
+    model_output_retries: Whole = Field(
+        default=2, ge=0, description="re-asks when an answer is invalid for the schema"
     )
-    model_http_retries: int = field(
-        default=3, metadata={"ge": 0, "description": "retries on 429/5xx/connection failures"}
-    )
-    model_output_retries: int = field(
-        default=2,
-        metadata={"ge": 0, "description": "re-asks when an answer is invalid for the schema"},
-    )
-    role_llms: dict[str, Any] = field(
-        default_factory=dict,
-        metadata={"description": "per-role override of `llm`, e.g. {'skeptic': 'nvidia:...'}"},
-    )
-    embeddings: Any = field(
+    embeddings: Any = Field(
         default_factory=lambda: _env("SOVEREIGN_EMBEDDINGS", "lsa"),
-        metadata={
-            "description": "'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', or an Embeddings object"
-        },
+        description="'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', or an Embeddings object",
     )
-    lsa_dim: int = field(
-        default=128, metadata={"ge": 1, "le": 4096, "description": "dimension of the LSA index"}
-    )
-
-    # --- search -------------------------------------------------------------------------
-    corpus: str | None = field(
-        default_factory=lambda: _env("SOVEREIGN_CORPUS"),
-        metadata={"description": "arXiv metadata JSON Lines (Kaggle or daily-listing format)"},
-    )
-    search: Any = field(
-        default="auto",
-        metadata={
-            "description": "a registered search source ('local': the corpus, 'arxiv'; "
-            "search.register_source adds one), 'auto' (local if a corpus, else arxiv), or a "
-            "SearchBackend object (e.g. replay.ReplaySearch)"
-        },
-    )
-    arxiv_api_url: str | None = field(
-        default_factory=lambda: _env("SOVEREIGN_ARXIV_API_URL"),
-        metadata={"description": "arXiv API endpoint (default: arXiv's own)"},
-    )
-    arxiv_interval: float = field(
-        default_factory=lambda: float(_env("SOVEREIGN_ARXIV_INTERVAL", "3.0") or 3.0),
-        metadata={"ge": 0, "description": "seconds between arXiv requests (all threads)"},
-    )
-    arxiv_retries: int = field(
-        default=3, metadata={"ge": 0, "description": "retries per arXiv page"}
-    )
-    arxiv_backoff: float = field(
-        default=2.0,
-        metadata={"ge": 0, "description": "first retry delay in seconds, doubled each time"},
-    )
-    arxiv_timeout: float = field(
-        default=30.0,
-        metadata={
-            "gt": 0,
-            "description": "seconds a connection or one read may stall (the whole request is "
-            "bounded by request_deadline_s)",
-        },
-    )
-    arxiv_categories: list[str] = field(
-        default_factory=list, metadata={"description": "arXiv categories to keep, e.g. cs.CL"}
-    )
-    arxiv_date_from: str | None = field(
-        default=None, metadata={"description": "earliest submission date, YYYY-MM-DD"}
-    )
-    arxiv_date_to: str | None = field(
-        default=None, metadata={"description": "latest submission date, YYYY-MM-DD"}
-    )
-    n_queries: int = field(default=4, metadata={"ge": 1, "description": "search queries per round"})
-    papers_per_query: int = field(
-        default=8, metadata={"ge": 1, "description": "hits kept per query"}
-    )
-    max_papers: int = field(default=12, metadata={"ge": 1, "description": "papers kept for a run"})
-    min_relevance: float = field(
-        default=0.25,
-        metadata={
-            "ge": 0,
-            "le": 1,
-            "description": "papers whose relevance to the goal (0.5 semantic + 0.5 "
-            "IDF-weighted goal-term share) is below this are left out",
-        },
-    )
-    claims_per_paper: int = field(
-        default=3, metadata={"ge": 1, "description": "claims taken per paper"}
-    )
-    max_concurrency: int | None = field(
-        default=64,
-        metadata={
-            "ge": 1,
-            "description": "parallel model requests at most: threads for parallel branches "
-            "(Send per query / paper, the reviewers) and for the stance judge's per-claim "
-            "calls; lower it for a rate-limited endpoint. None = LangGraph's default, "
-            "min(32, CPUs + 4), which splits 12 extract calls into waves on a small machine",
-        },
-    )
-
-    # --- verification -------------------------------------------------------------------
-    verifier: str = field(
-        default="hybrid",
-        metadata={
-            "description": "claim verifier: 'hybrid' (evidence sentence + fitted logistic "
-            "model; with a chat model, plus an entailment judge) or 'tfidf' (the reference)"
-        },
-    )
-    ngram_range: tuple[int, int] = field(
-        default=(1, 2), metadata={"description": "TF-IDF word n-grams of the tfidf verifier"}
-    )
-    verify_threshold: float | None = field(
-        default=None,
-        metadata={
-            "ge": 0,
-            "le": 1,
-            "description": "a claim is verified when confidence >= this (default: the "
-            "verifier's own: 0.15 for tfidf, the fitted one for hybrid)",
-        },
-    )
-    stance_judge: bool = field(
-        default=True,
-        metadata={
-            "description": "with a chat model for the 'judge' role (default: llm), check each "
-            "claim's stance against its evidence (hybrid verifier only)"
-        },
-    )
-
-    # --- tribunal and policy ------------------------------------------------------------
-    approve_threshold: float = field(
-        default=6.5,
-        metadata={"ge": 0, "le": 10, "description": "tribunal mean below this triggers a revision"},
-    )
-    max_revisions: int = field(
-        default=1, metadata={"ge": 0, "description": "revision rounds at most"}
-    )
-    review_disputed: bool = field(
-        default=False,
-        metadata={
-            "description": "pause (interrupt) for a human verdict on claims the verifier and "
-            "the reviewers disagree on, or whose confidence is in the grey zone"
-        },
-    )
-    grey_zone: float = field(
-        default=0.05,
-        metadata={
-            "ge": 0,
-            "le": 1,
-            "description": "confidences within this of the threshold count as disputed",
-        },
-    )
-    policy: PolicyRules = field(default_factory=PolicyRules)
-
-    # --- prompts and files --------------------------------------------------------------
-    prompt_versions: dict[str, str] = field(
+    lsa_dim: Whole = Field(default=128, ge=1, le=4096, description="dimension of the LSA index")
+    prompt_versions: dict[str, str] = Field(
         default_factory=dict,
-        metadata={"description": "role -> prompt version (default: the highest version)"},
+        description="role -> prompt version (default: the highest version)",
+        json_schema_extra={"allowed": f"an object role -> version, roles: {', '.join(ROLES)}"},
     )
-    prompts_dir: str | None = field(
+    prompts_dir: PathText | None = Field(
         default_factory=lambda: _env("SOVEREIGN_PROMPTS_DIR"),
-        metadata={"description": "folder of prompts/<role>/vN.md (default: the packaged ones)"},
+        description="folder of prompts/<role>/vN.md (default: the packaged ones)",
     )
-    cache_dir: str | None = field(
+
+    @field_validator("role_llms")
+    @classmethod
+    def _known_model_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _role_names(value, MODEL_ROLES, "role_llms")
+
+    @field_validator("prompt_versions")
+    @classmethod
+    def _known_prompt_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        return _role_names(value, ROLES, "prompt_versions")
+
+
+def _backend(value: Any) -> Any:
+    from sovereign_agents.search.registry import AUTO, source_names
+
+    if isinstance(value, str) and value in (AUTO, *source_names()):
+        return value
+    if not isinstance(value, str) and callable(getattr(value, "search", None)):
+        return value  # a SearchBackend object (e.g. replay.ReplaySearch)
+    raise PydanticCustomError("backend", "not a search backend")
+
+
+class SearchConfig(Group):
+    """Where papers come from, how many, and how many claims each gives."""
+
+    backend: Annotated[Any, AfterValidator(_backend)] = Field(
+        default="auto",
+        description="a registered search source ('local': the corpus, 'arxiv'; "
+        "search.register_source adds one), 'auto' (local if a corpus, else arxiv), or a "
+        "SearchBackend object (e.g. replay.ReplaySearch); flat key: search",
+        json_schema_extra={
+            "allowed": "auto, a registered source (local, arxiv, ...) or a SearchBackend object"
+        },
+    )
+    corpus: PathText | None = Field(
+        default_factory=lambda: _env("SOVEREIGN_CORPUS"),
+        description="arXiv metadata JSON Lines (Kaggle or daily-listing format)",
+    )
+    arxiv_api_url: str | None = Field(
+        default_factory=lambda: _env("SOVEREIGN_ARXIV_API_URL"),
+        description="arXiv API endpoint (default: arXiv's own)",
+    )
+    arxiv_interval: Number = Field(
+        default_factory=lambda: _env_number("SOVEREIGN_ARXIV_INTERVAL", 3.0),
+        ge=0,
+        description="seconds between arXiv requests (all threads)",
+    )
+    arxiv_retries: Whole = Field(default=3, ge=0, description="retries per arXiv page")
+    arxiv_backoff: Number = Field(
+        default=2.0, ge=0, description="first retry delay in seconds, doubled each time"
+    )
+    arxiv_timeout: Number = Field(
+        default=30.0,
+        gt=0,
+        description="seconds a connection or one read may stall (the whole request is bounded "
+        "by request_deadline_s)",
+    )
+    arxiv_categories: list[str] = Field(
+        default_factory=list, description="arXiv categories to keep, e.g. cs.CL"
+    )
+    arxiv_date_from: str | None = Field(
+        default=None, pattern=DATE, description="earliest submission date, YYYY-MM-DD"
+    )
+    arxiv_date_to: str | None = Field(
+        default=None, pattern=DATE, description="latest submission date, YYYY-MM-DD"
+    )
+    n_queries: Whole = Field(default=4, ge=1, description="search queries per round")
+    papers_per_query: Whole = Field(default=8, ge=1, description="hits kept per query")
+    max_papers: Whole = Field(default=12, ge=1, description="papers kept for a run")
+    min_relevance: Number = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="papers whose relevance to the goal (0.5 semantic + 0.5 IDF-weighted "
+        "goal-term share) is below this are left out",
+    )
+    claims_per_paper: Whole = Field(default=3, ge=1, description="claims taken per paper")
+
+
+def _verifier(value: Any) -> Any:
+    if isinstance(value, str) and value in VERIFIERS:
+        return value
+    if not isinstance(value, str | int | float | bool | dict | list | tuple) and value is not None:
+        return value  # a verifier object
+    raise PydanticCustomError("verifier", "not a verifier")
+
+
+def _ngram_range(value: tuple[int, int]) -> tuple[int, int]:
+    if not 1 <= value[0] <= value[1]:
+        raise PydanticCustomError("ngram_range", "not an n-gram range")
+    return value
+
+
+class VerificationConfig(Group):
+    """How each claim is checked against its evidence."""
+
+    verifier: Annotated[Any, AfterValidator(_verifier)] = Field(
+        default="hybrid",
+        description="claim verifier: 'hybrid' (evidence sentence + fitted logistic model; with "
+        "a chat model, plus an entailment judge), 'tfidf' (the reference), or a verifier object",
+        json_schema_extra={"allowed": f"one of {', '.join(VERIFIERS)} or a verifier object"},
+    )
+    ngram_range: Annotated[tuple[Whole, Whole], AfterValidator(_ngram_range)] = Field(
+        default=(1, 2),
+        description="TF-IDF word n-grams of the tfidf verifier",
+        json_schema_extra={"allowed": "[low, high] whole numbers with 1 <= low <= high"},
+    )
+    verify_threshold: Number | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="a claim is verified when confidence >= this (default: the verifier's "
+        "own: 0.15 for tfidf, the fitted one for hybrid)",
+    )
+    stance_judge: bool = Field(
+        default=True,
+        description="with a chat model for the 'judge' role (default: llm), check each claim's "
+        "stance against its evidence (hybrid verifier only)",
+    )
+
+
+class TribunalConfig(Group):
+    """The reviewers' bar, the revision rounds, and the human review of disputed claims."""
+
+    approve_threshold: Number = Field(
+        default=6.5, ge=0, le=10, description="tribunal mean below this triggers a revision"
+    )
+    max_revisions: Whole = Field(default=1, ge=0, description="revision rounds at most")
+    review_disputed: bool = Field(
+        default=False,
+        description="pause (interrupt) for a human verdict on claims the verifier and the "
+        "reviewers disagree on, or whose confidence is in the grey zone",
+    )
+    grey_zone: Number = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="confidences within this of the threshold count as disputed",
+    )
+
+
+GROUPS: dict[str, type[Group]] = {
+    "models": ModelsConfig,
+    "search": SearchConfig,
+    "verification": VerificationConfig,
+    "tribunal": TribunalConfig,
+    "policy": PolicyRules,
+}
+FLAT_NAMES = {"search.backend": "search"}  # group fields whose flat key is not their own name
+
+
+class Context(Group):
+    """Every knob of a research run, in groups, checked when it is built.
+
+    ``graph.invoke(input, context=Context(search={"max_papers": 6}))``; the flat keys of
+    earlier versions still work (``Context(max_papers=6)``, ``Context(search="local")``), and
+    so do dotted ones (``Context(**{"search.max_papers": 6})``). A wrong type, a value out of
+    range or an unknown key is a ``ContextError`` (a ``ConfigError``) with one line naming
+    the knob.
+    ``Context.preset("reference", **overrides)`` starts from a named preset (``presets.py``).
+    """
+
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    verification: VerificationConfig = Field(default_factory=VerificationConfig)
+    tribunal: TribunalConfig = Field(default_factory=TribunalConfig)
+    policy: PolicyRules = Field(default_factory=PolicyRules)
+
+    # --- run-wide: every part of the run shares these -----------------------------------
+    max_concurrency: Whole | None = Field(
+        default=64,
+        ge=1,
+        description="parallel model requests at most: threads for parallel branches (Send per "
+        "query / paper, the reviewers) and for the stance judge's per-claim calls; lower it "
+        "for a rate-limited endpoint. None = LangGraph's default, min(32, CPUs + 4), which "
+        "splits 12 extract calls into waves on a small machine",
+    )
+    request_deadline_s: Number = Field(
+        default=120.0,
+        gt=0,
+        description="wall-clock deadline of every HTTP request (model, embeddings, arXiv), "
+        "connection to last byte; a request past it fails like a timeout",
+    )
+    max_response_bytes: Whole = Field(
+        default=8_000_000,
+        ge=10_000,
+        description="largest HTTP response body read (arXiv pages, embeddings, chat); a larger "
+        "one fails the request",
+    )
+    cache_dir: PathText | None = Field(
         default_factory=lambda: _env("SOVEREIGN_CACHE_DIR"),
-        metadata={"description": "where search indexes are cached (default ~/.cache/sovereign)"},
+        description="where search indexes are cached (default ~/.cache/sovereign)",
     )
 
-    def __post_init__(self) -> None:
-        if isinstance(self.policy, dict):
-            self.policy = PolicyRules(**self.policy)
-        if self.policy.approve_threshold is None:
-            self.policy = replace(self.policy, approve_threshold=self.approve_threshold)
-        if isinstance(self.ngram_range, list):
-            self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
-        unknown = set(self.role_llms) - set(MODEL_ROLES)
-        if unknown:
-            raise ConfigError(
-                f"role_llms names unknown roles: {sorted(unknown)}; known: {MODEL_ROLES}"
-            )
-        unknown = set(self.prompt_versions) - set(ROLES)
-        if unknown:
-            raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
-        from sovereign_agents.search.registry import check_source
+    model_config = ConfigDict(json_schema_extra=lambda schema, cls: _flat_properties(schema))
 
-        check_source(self.search)
-        if self.verifier not in VERIFIERS:
-            raise ConfigError(f"verifier must be one of {VERIFIERS}, not {self.verifier!r}")
-        check_bounds(self)
-        for value in (self.arxiv_date_from, self.arxiv_date_to):
-            if value is not None and not _DATE.match(value):
-                raise ConfigError(f"arXiv date filters must be YYYY-MM-DD, not {value!r}")
-        if not self.request_deadline_s > 0:  # NaN fails too
-            raise ConfigError("request_deadline_s must be > 0 seconds")
-        if self.max_answer_chars < 1_000 or self.max_response_bytes < 10_000:
-            raise ConfigError("max_answer_chars must be >= 1000 and max_response_bytes >= 10000")
-        if self.ngram_range[0] < 1 or self.ngram_range[1] < self.ngram_range[0]:
-            raise ConfigError("ngram_range must be (low, high) with 1 <= low <= high")
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ContextError(one_line(exc, Context)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grouped(cls, data: Any) -> Any:
+        """Flat and dotted keys into their groups; the policy's bar follows the tribunal's."""
+        if not isinstance(data, Mapping):
+            return data
+        values = nested(data)
+        for group in GROUPS:  # built here, not by a default factory: errors name the group
+            values.setdefault(group, {})
+        policy = values.get("policy")
+        bar = _valid_bar(values.get("tribunal", {}).get("approve_threshold", TRIBUNAL_BAR))
+        if bar is not None:
+            if isinstance(policy, Mapping) and policy.get("approve_threshold") is None:
+                values["policy"] = {**policy, "approve_threshold": bar}
+            elif isinstance(policy, PolicyRules) and policy.approve_threshold is None:
+                values["policy"] = policy.model_copy(update={"approve_threshold": bar})
+        return values
+
+    @classmethod
+    def preset(cls, name: str, /, **overrides: Any) -> Context:
+        """A named preset (``presets.PRESETS``) with ``overrides`` (flat, dotted or grouped
+        keys) applied over it."""
+        chosen = presets.preset(name)
+        context = cls(**layered(chosen.values(), overrides))
+        chosen.check(context)
+        return context
+
+    @classmethod
+    def known_keys(cls) -> list[str]:
+        """Every key a context accepts at the top: groups, run-wide knobs, flat knobs."""
+        return sorted({*cls.model_fields, *FLAT})
 
     def llm_for(self, role: str) -> Any:
-        return self.role_llms.get(role, self.llm)
+        return self.models.role_llms.get(role, self.models.llm)
+
+    @property
+    def search_backend(self) -> str:
+        """The registered source a named backend resolves to (``auto``: local if a corpus,
+        else arxiv); a backend object is used as it is."""
+        from sovereign_agents.search.registry import source_name
+
+        return source_name(self)
 
     def describe(self) -> dict[str, Any]:
-        """The knobs as JSON-able values (model objects by their class name)."""
+        """The knobs as JSON-able values under their flat keys (run.json, report.json; model
+        objects by their class name)."""
+        return {flat: _plain(self.get(path)) for flat, path in FLAT.items()}
 
-        def plain(value: Any) -> Any:
-            if isinstance(value, str | int | float | bool) or value is None:
-                return value
-            if isinstance(value, tuple | list):
-                return [plain(v) for v in value]
-            if isinstance(value, dict):
-                return {k: plain(v) for k, v in value.items()}
-            if isinstance(value, PolicyRules):
-                return value.as_dict()
-            return type(value).__name__
+    def get(self, path: str) -> Any:
+        """A knob by its dotted path (``"search.max_papers"``) or top-level name."""
+        value: Any = self
+        for part in path.split("."):
+            value = getattr(value, part)
+        return value
 
-        return {f.name: plain(getattr(self, f.name)) for f in fields(self)}
+
+TRIBUNAL_BAR = TribunalConfig.model_fields["approve_threshold"].default
+
+
+def _valid_bar(value: Any) -> float | None:
+    """The tribunal's bar if it is valid (an invalid one is reported as the tribunal's)."""
+    try:
+        return TribunalConfig(approve_threshold=value).approve_threshold
+    except ValidationError:
+        return None
+
+
+def _flat_keys() -> dict[str, str]:
+    """flat key -> dotted path, for every knob (``max_papers`` -> ``search.max_papers``)."""
+    flat: dict[str, str] = {}
+    for name in Context.model_fields:
+        group = GROUPS.get(name)
+        if group is None or group is PolicyRules:
+            flat[name] = name
+            continue
+        for field in group.model_fields:
+            path = f"{name}.{field}"
+            key = FLAT_NAMES.get(path, field)
+            if key in flat:
+                raise TypeError(f"context knob {key!r} is in two groups")  # a coding error
+            flat[key] = path
+    return flat
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, PolicyRules):
+        return value.as_dict()
+    return type(value).__name__
+
+
+def nested(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Context keyword values with flat (``max_papers``) and dotted (``search.max_papers``)
+    keys moved into their groups; later keys win; unknown keys are kept for validation to
+    reject."""
+    values: dict[str, Any] = {}
+
+    def put(group: str, field: str, value: Any) -> None:
+        current = values.get(group)
+        merged = dict(current) if isinstance(current, Mapping | BaseModel) else {}
+        merged[field] = value
+        values[group] = merged
+
+    for key, value in data.items():
+        group, dot, field = key.partition(".")
+        if dot and group in GROUPS:
+            put(group, field, value)
+        elif key in GROUPS and isinstance(value, Mapping | BaseModel):
+            for name, item in dict(value).items():
+                put(key, name, item)
+        elif key in FLAT and "." in FLAT[key]:
+            group, _, field = FLAT[key].partition(".")
+            put(group, field, value)
+        else:
+            values[key] = value
+    return values
+
+
+def layered(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Context keyword values, each layer over the ones before it, knob by knob."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values = nested({**_dotted(values), **_dotted(nested(layer))})
+    return values
+
+
+def _dotted(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in GROUPS and isinstance(value, Mapping | BaseModel):
+            out.update({f"{key}.{name}": item for name, item in dict(value).items()})
+        else:
+            out[key] = value
+    return out
+
+
+def _flat_properties(schema: dict[str, Any]) -> None:
+    """Advertise the flat keys too: ``langgraph dev`` drops context keys that its schema's
+    top level does not list, so ``{"max_papers": 6}`` over HTTP needs them listed."""
+    properties = schema.setdefault("properties", {})
+    for key, path in FLAT.items():
+        if key in properties:
+            continue
+        group, field = path.split(".")
+        info = GROUPS[group].model_fields[field]
+        properties[key] = {"description": f"flat key of {path}: {info.description}"}
+
+
+FLAT = _flat_keys()

@@ -15,6 +15,12 @@ class ConfigError(SovereignError):
     """A configuration value is unusable (an unknown model spec, a bad knob)."""
 
 
+class ContextError(ConfigError, ValueError):
+    """A context knob is unusable (a wrong type, out of range, an unknown key). Also a
+    ValueError: LangGraph Server shows a ValueError's message to the client (any other
+    exception is "An internal error occurred")."""
+
+
 class CorpusError(SovereignError):
     """The corpus file is missing, unreadable, or holds no arXiv records."""
 

@@ -61,7 +61,7 @@ def http_limits(context: Context, kind: str = "default") -> HttpLimits:
     envelope); ``arxiv``, ``embeddings`` and the rest at ``max_response_bytes``."""
     cap = context.max_response_bytes
     if kind == "chat":
-        cap = min(cap, 6 * context.max_answer_chars + 64 * 1024)
+        cap = min(cap, 6 * context.models.max_answer_chars + 64 * 1024)
     return HttpLimits(deadline_s=context.request_deadline_s, max_bytes=cap)
 
 

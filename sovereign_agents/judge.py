@@ -107,7 +107,7 @@ def judge_from_spec(spec: Any, context: Context) -> StanceJudge:
     return StanceJudge(
         model=model,
         prompt=load_prompt(
-            JUDGE_ROLE, context.prompt_versions.get(JUDGE_ROLE), context.prompts_dir
+            JUDGE_ROLE, context.models.prompt_versions.get(JUDGE_ROLE), context.models.prompts_dir
         ),
         policy=policy,
         cache=cache,

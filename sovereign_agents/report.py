@@ -193,8 +193,8 @@ def build_report(
         policy_reason=decision.reason,
         policy_rules={
             **decision.rules,
-            "approve_threshold_tribunal": context.approve_threshold,
-            "max_revisions": context.max_revisions,
+            "approve_threshold_tribunal": context.tribunal.approve_threshold,
+            "max_revisions": context.tribunal.max_revisions,
         },
         verifier=verifier_record(verifier),
         prompts=list(state.get("prompts", [])),
@@ -326,7 +326,7 @@ def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
     look like they oppose each other."""
     active = [c for c in state.get("claims", []) if c.active]
     notes: list[Uncertainty] = []
-    if context.verifier == "tfidf":
+    if context.verification.verifier == "tfidf":
         notes.append(
             Uncertainty(
                 kind="weak_signal",
@@ -456,7 +456,7 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
                 kind="coverage",
                 message=(
                     f"{count(weak, 'kept paper')} {'is' if weak == 1 else 'are'} only weakly "
-                    f"related to the goal (relevance < {context.min_relevance})."
+                    f"related to the goal (relevance < {context.search.min_relevance})."
                 ),
             )
         )

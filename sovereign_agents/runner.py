@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,15 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from sovereign_agents import goal, schemas
+from sovereign_agents import goal, presets, schemas
 from sovereign_agents.checkpoint_serde import RedactingSerializer
-from sovereign_agents.context import Context
+from sovereign_agents.context import (
+    FLAT,
+    VERIFIERS,
+    Context,
+    layered,
+    nested,
+)
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
 from sovereign_agents.redaction import redact, redact_data
@@ -438,7 +444,7 @@ def _run_json_problem(data: Any) -> str | None:
 
 def recorded_knobs(run: dict[str, Any]) -> dict[str, Any]:
     """The context knobs a run recorded in its run.json (unknown keys dropped)."""
-    knobs = {f.name for f in fields(Context)}
+    knobs = set(Context.known_keys())
     return {k: v for k, v in run.get("context", {}).items() if k in knobs}
 
 
@@ -447,31 +453,39 @@ def pending_interrupts(snapshot: Any) -> list[Any]:
     return [i.value for task in snapshot.tasks for i in task.interrupts]
 
 
-def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
-    """The context a run was made with, from its run.json (model objects cannot be restored)."""
-    values = recorded_knobs(run)
-    if "approve_threshold" in overrides and "policy" not in overrides:
-        recorded = dict(values.get("policy") or {})
-        if recorded.get("approve_threshold") == values.get("approve_threshold"):
-            recorded["approve_threshold"] = None  # it followed the tribunal's bar: keep following
-        values["policy"] = recorded
-    values.update(overrides)
-    for name in ("llm", "embeddings", "search"):
-        spec = values.get(name)
+def context_from_run(run: dict[str, Any], preset: str | None = None, **overrides: Any) -> Context:
+    """The context a run was made with, from its run.json (model objects cannot be restored),
+    with a named preset's knobs and then ``overrides`` (flat, dotted or grouped keys) over it."""
+    recorded = nested(recorded_knobs(run))
+    chosen = presets.preset(preset) if preset else None
+    over = [chosen.values() if chosen else {}, overrides]
+    values = layered(recorded, *over)
+    bar = recorded.get("tribunal", {}).get("approve_threshold")
+    if recorded.get("policy", {}).get("approve_threshold") == bar and not any(
+        "approve_threshold" in (nested(layer).get("policy") or {}) for layer in over
+    ):
+        values["policy"] = {**values.get("policy", {}), "approve_threshold": None}  # it follows
+    for name in ("llm", "embeddings", "search", "verifier"):
+        group, knob = FLAT[name].split(".")
+        spec = values.get(group, {}).get(knob)
         if isinstance(spec, str) and spec and not _is_spec(name, spec):
             raise InputError(
                 f"this run's {name} was a Python object ({spec}); continue it through the "
                 "Python API with resume_run(..., context=Context(...))"
             )
-    try:
-        return Context(**values)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"cannot rebuild the run's context: {exc}") from exc
+    context = Context(**values)
+    if chosen:
+        chosen.check(context)
+    return context
 
 
 def _is_spec(name: str, spec: str) -> bool:
     if name == "search":
-        return spec in {"auto", "local", "arxiv"}
+        from sovereign_agents.search.registry import AUTO, source_names
+
+        return spec in (AUTO, *source_names())
+    if name == "verifier":
+        return spec in VERIFIERS
     return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
 
 

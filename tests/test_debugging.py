@@ -147,7 +147,7 @@ def test_replay_of_a_model_run_needs_no_model(
     assert recorded_requests > 0
 
     replayed = replay_context(run)
-    assert all(isinstance(m, BaseChatModel) for m in replayed.role_llms.values())
+    assert all(isinstance(m, BaseChatModel) for m in replayed.models.role_llms.values())
     result = run_research(GOAL, replayed, tmp_path / "replay")
     assert len(fake_nim.requests) == recorded_requests  # not one request more
     assert list(differences(report(run), report(tmp_path / "replay"))) == []

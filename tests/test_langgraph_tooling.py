@@ -94,6 +94,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+BAD_CONTEXTS: list[tuple[dict[str, Any], list[str]]] = [
+    ({"max_papers": "abc"}, ["search.max_papers must be a whole number", "'abc'"]),
+    ({"search": {"max_papers": 2.5}}, ["search.max_papers must be a whole number", "2.5"]),
+    ({"min_relevance": 3}, ["search.min_relevance must be >= 0 and <= 1", "3"]),
+    ({"max_paper": 3}, ["unknown context key 'max_paper'", "did you mean max_papers"]),
+    ({"search.max_papers": 3}, ["'search.max_papers' does not reach the graph over HTTP"]),
+]
+
+
+def wait_for_run(base: str, context: dict[str, Any]) -> dict[str, Any]:
+    """POST a run to `langgraph dev` and wait for its final state (or its error)."""
+    body = {"assistant_id": "sovereign_research", "input": {"goal": GOAL}, "context": context}
+    request = urllib.request.Request(
+        f"{base}/runs/wait",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as response:
+        result: dict[str, Any] = json.loads(response.read())
+    return result
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_langgraph_dev_serves_the_graph(daily_corpus: Path, tmp_path: Path) -> None:
@@ -121,18 +143,14 @@ def test_langgraph_dev_serves_the_graph(daily_corpus: Path, tmp_path: Path) -> N
             except OSError:
                 assert time.monotonic() < deadline, "langgraph dev did not start"
                 time.sleep(0.5)
-        body = {
-            "assistant_id": "sovereign_research",
-            "input": {"goal": GOAL},
-            "context": {"corpus": str(daily_corpus), "llm": "extractive"},
-        }
-        request = urllib.request.Request(
-            f"{base}/runs/wait",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as response:
-            final = json.loads(response.read())
+        final = wait_for_run(base, {"corpus": str(daily_corpus), "llm": "extractive"})
+        # a bad knob in the run request fails the run with the one line, before any node runs
+        for context, says in BAD_CONTEXTS:
+            failed = wait_for_run(base, {"corpus": str(daily_corpus), **context})
+            assert failed.get("__error__", {}).get("error") == "ContextError", failed
+            message = failed["__error__"]["message"]
+            assert "\n" not in message and all(part in message for part in says), message
+            assert "report" not in failed
     finally:
         server.terminate()
         try:

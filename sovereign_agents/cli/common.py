@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,6 +24,7 @@ from rich.console import Console
 from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
 from sovereign_agents.escaping import one_line, rich_safe, terminal
+from sovereign_agents.presets import PRESETS
 from sovereign_agents.redaction import redact
 from sovereign_agents.wording import score
 
@@ -60,17 +61,27 @@ def progress_printer(quiet: bool) -> Any:
 
 
 def parse_knobs(values: list[str]) -> dict[str, Any]:
-    """``KEY=JSON`` pairs for Context fields (a bare word is taken as a string)."""
-    from dataclasses import fields
-
-    names = {f.name for f in fields(Context)}
+    """``KEY=JSON`` pairs for context knobs (a bare word is taken as a string): a flat key
+    (``max_papers``) or a dotted one (``search.max_papers``). Each is checked now, so a bad
+    key or value is one line before anything runs."""
     knobs: dict[str, Any] = {}
     for value in values:
         key, sep, raw = value.partition("=")
-        if not sep or key not in names:
-            raise ConfigError(f"--set takes KEY=JSON with KEY a context field, not {value!r}")
-        knobs[key] = json_value(raw)
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=JSON with KEY a context knob, not {value!r}")
+        knobs[key.strip()] = json_value(raw)
+    Context(**knobs)  # a ConfigError naming the knob
     return knobs
+
+
+PresetName = Annotated[
+    str | None,
+    typer.Option(
+        "--preset",
+        help="start from a named context preset (explicit options and --set win): "
+        + ", ".join(PRESETS),
+    ),
+]
 
 
 def json_value(raw: str) -> Any:

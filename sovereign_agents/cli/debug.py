@@ -10,6 +10,7 @@ import typer
 from rich.tree import Tree
 
 from sovereign_agents.cli.common import (
+    PresetName,
     fail,
     guarded,
     json_value,
@@ -71,6 +72,7 @@ def resume(
         typer.Option(help="CLAIM_ID=supported|rejected for a disputed claim (repeatable)"),
     ] = None,
     knob: ContextSet = None,
+    preset: PresetName = None,
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
@@ -79,7 +81,7 @@ def resume(
     from sovereign_agents.runner import context_from_run, read_run, resume_run
 
     with reported():
-        context = context_from_run(read_run(run_dir), **parse_knobs(knob or []))
+        context = context_from_run(read_run(run_dir), preset, **parse_knobs(knob or []))
         verdicts = parse_verdicts(verdict or [])
         with guarded(run_dir):
             result = resume_run(
@@ -128,6 +130,7 @@ def fork(
     out_dir: Annotated[Path | None, typer.Option("--out", help="the fork's run folder")] = None,
     state: StateSet = None,
     knob: ContextSet = None,
+    preset: PresetName = None,
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
@@ -143,7 +146,7 @@ def fork(
         snapshot = find_checkpoint(run_dir, run["thread_id"], at)
         checkpoint = snapshot.config["configurable"]["checkpoint_id"]
         target = out_dir or run_dir.with_name(f"{run_dir.name}-fork-{checkpoint[-8:]}")
-        context = context_from_run(run, **parse_knobs(knob or []))
+        context = context_from_run(run, preset, **parse_knobs(knob or []))
         with guarded(target):
             result = fork_run(
                 run_dir,

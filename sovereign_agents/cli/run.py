@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from sovereign_agents.cli.common import (
+    PresetName,
     guarded,
     parse_knobs,
     parse_role_llms,
@@ -15,8 +16,8 @@ from sovereign_agents.cli.common import (
     progress_printer,
     reported,
 )
-from sovereign_agents.context import Context
-from sovereign_agents.errors import ConfigError
+from sovereign_agents.context import Context, layered
+from sovereign_agents.presets import DEFAULT_PRESET
 
 
 def run(
@@ -28,8 +29,12 @@ def run(
             help="arXiv metadata JSON Lines (Kaggle or daily-listing format); without it, arXiv"
         ),
     ] = None,
-    llm: Annotated[str, typer.Option(help="'extractive' or 'nvidia:<model>'")] = "extractive",
-    embeddings: Annotated[str, typer.Option(help="'lsa' or 'nvidia:<model>'")] = "lsa",
+    llm: Annotated[
+        str | None, typer.Option(help="'extractive' (default) or 'nvidia:<model>'")
+    ] = None,
+    embeddings: Annotated[
+        str | None, typer.Option(help="'lsa' (default) or 'nvidia:<model>'")
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("runs/latest"),
     llm_base_url: Annotated[
         str | None,
@@ -56,9 +61,12 @@ def run(
     knob: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", help="KEY=JSON, any Context knob (repeatable), e.g. --set max_papers=6"
+            "--set",
+            help="KEY=JSON, any context knob (repeatable), e.g. --set max_papers=6 or "
+            "--set search.max_papers=6",
         ),
     ] = None,
+    preset: PresetName = None,
     interrupt_before: Annotated[
         list[str] | None,
         typer.Option(help="pause before this node (repeatable); continue with `sovereign resume`"),
@@ -90,23 +98,21 @@ def run(
 
     with reported():
         check_goal(goal)
-        values: dict[str, Any] = {
+        options: dict[str, Any] = {  # only the options given: they win over the preset
             "llm": llm,
             "embeddings": embeddings,
             "corpus": str(corpus) if corpus else None,
             "llm_base_url": llm_base_url,
-            "role_llms": parse_role_llms(role_llm or []),
-            "model_cache": cache,
-            "arxiv_categories": list(category or []),
+            "role_llms": parse_role_llms(role_llm or []) or None,
+            "model_cache": cache or None,
+            "arxiv_categories": list(category or []) or None,
             "arxiv_date_from": since,
             "arxiv_date_to": until,
-            "review_disputed": review_disputed,
+            "review_disputed": review_disputed or None,
         }
-        values.update(parse_knobs(knob or []))
-        try:
-            context = Context(**values)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"bad setting: {exc}") from exc
+        given = {key: value for key, value in options.items() if value is not None}
+        knobs = parse_knobs(knob or [])
+        context = Context.preset(preset or DEFAULT_PRESET, **layered(given, knobs))
         validate_specs(context)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now rather than inside the graph

@@ -48,4 +48,4 @@ def validate_specs(context: Context) -> None:
         engine_for(role, context)
     from sovereign_agents.embeddings import check_embeddings_spec
 
-    check_embeddings_spec(context.embeddings)
+    check_embeddings_spec(context.models.embeddings)

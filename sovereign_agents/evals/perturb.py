@@ -1,8 +1,8 @@
 """Prompt perturbations for sensitivity evals, written as a prompts folder of their own.
 
 Each perturbation copies the prompts folder and rewrites the three reviewer prompts; the run
-then points ``Context.prompts_dir`` at the copy, so the prompt loader validates the perturbed
-files like any others and the report records their hashes.
+then points ``Context.models.prompts_dir`` at the copy, so the prompt loader validates the
+perturbed files like any others and the report records their hashes.
 
 * ``paraphrase``: the same instructions in other words (a fixed substitution table);
 * ``reorder``: the instruction paragraphs move in front of the material they refer to;

@@ -244,7 +244,9 @@ def warm_caches(corpus: Path, cache: str | None) -> None:
     from sovereign_agents.search.local import open_index
 
     index, _ = open_index(corpus, cache)
-    corpus_lsa(index.sha256, lambda: [p.text for p in index.papers], Context().lsa_dim, cache)
+    corpus_lsa(
+        index.sha256, lambda: [p.text for p in index.papers], Context().models.lsa_dim, cache
+    )
 
 
 def run_research_eval(

@@ -91,12 +91,13 @@ def run_sensitivity(
     overrides: dict[str, Any] = {**(knobs or {}), **({"llm": llm} if llm is not None else {})}
     base = context_from_run(run, **overrides)
     pinned = {
-        role: base.prompt_versions.get(role) or available_versions(role, base.prompts_dir)[-1]
+        role: base.models.prompt_versions.get(role)
+        or available_versions(role, base.models.prompts_dir)[-1]
         for role in ROLES
     }
     parsed = [parse_variant(v) for v in variants]
     for role, version in parsed:
-        if version not in available_versions(role, base.prompts_dir):
+        if version not in available_versions(role, base.models.prompts_dir):
             raise InputError(f"no prompt {role}@{version}")
     conditions: list[tuple[str, dict[str, str], str | None]] = [
         (v, {**pinned, role: version}, None)
@@ -109,10 +110,10 @@ def run_sensitivity(
         graph = build_graph(checkpointer=saver)
         start = tribunal_checkpoint(graph, thread_id)
         for name, versions, perturbation in conditions:
-            prompts_dir = base.prompts_dir
+            prompts_dir = base.models.prompts_dir
             if perturbation in PROMPT_PERTURBATIONS:
                 prompts_dir = str(
-                    write_perturbed_prompts(perturbation, versions, out, base.prompts_dir)
+                    write_perturbed_prompts(perturbation, versions, out, base.models.prompts_dir)
                 )
             context = context_from_run(
                 run, **overrides, prompt_versions=versions, prompts_dir=prompts_dir
@@ -138,7 +139,7 @@ def run_sensitivity(
                 outcomes.append(outcome)
                 if on_result:
                     on_result(outcome)
-    metrics = summarize(outcomes, base.approve_threshold)
+    metrics = summarize(outcomes, base.tribunal.approve_threshold)
     write_outputs(out, metrics, outcomes)
     return metrics
 

@@ -25,17 +25,17 @@ def model_setup(
 ) -> tuple[BaseChatModel, CallPolicy, ModelCallCache | None]:
     """A role's chat model under a run's context: the model, its retry policy, its cache."""
     model = resolve_chat_model(
-        spec, context.llm_base_url, context.max_tokens, http_limits(context, "chat")
+        spec, context.models.llm_base_url, context.models.max_tokens, http_limits(context, "chat")
     )
     cache = (
         ModelCallCache(cache_dir(context.cache_dir) / "model-calls.sqlite")
-        if context.model_cache
+        if context.models.model_cache
         else None
     )
     policy = CallPolicy(
-        http_retries=context.model_http_retries,
-        output_retries=context.model_output_retries,
-        max_answer_chars=context.max_answer_chars,
+        http_retries=context.models.model_http_retries,
+        output_retries=context.models.model_output_retries,
+        max_answer_chars=context.models.max_answer_chars,
         deadline_s=context.request_deadline_s,
     )
     return model, policy, cache

@@ -109,7 +109,9 @@ class ChatEngine:
 
     # --- plumbing -------------------------------------------------------------------------
     def _prompt(self, role: str) -> Prompt:
-        return load_prompt(role, self.context.prompt_versions.get(role), self.context.prompts_dir)
+        return load_prompt(
+            role, self.context.models.prompt_versions.get(role), self.context.models.prompts_dir
+        )
 
     def _ask(
         self, role: str, schema: type[BaseModel], values: dict[str, Any]

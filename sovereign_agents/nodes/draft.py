@@ -21,7 +21,7 @@ def run_signals(state: ResearchState, context: Context, with_draft: bool) -> Run
         active_claims(state),
         state.get("papers", []),
         threshold=verify_threshold(context),
-        min_relevance=context.min_relevance,
+        min_relevance=context.search.min_relevance,
         round=state.get("revision_round", 0),
         draft=state.get("draft") if with_draft else None,
         analysis=state.get("goal_analysis"),

@@ -22,11 +22,11 @@ def extract(task: ExtractTask, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     paper = task["paper"]
     result = engine_for("extractor", context).extract(
-        task["goal"], paper, context.claims_per_paper, task["round"]
+        task["goal"], paper, context.search.claims_per_paper, task["round"]
     )
     if task.get("anchor") and not result.value:
         # the paper the run is about is read whatever its words: its findings lead the report
-        result = read_anchor(task["goal"], paper, context.claims_per_paper, task["round"])
+        result = read_anchor(task["goal"], paper, context.search.claims_per_paper, task["round"])
     # source text is data: a sentence that reads like an order to a model is never a claim
     claims = [
         c

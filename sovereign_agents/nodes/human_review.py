@@ -45,7 +45,7 @@ def disputed_claims(state: ResearchState, context: Context) -> list[dict[str, An
             threshold=threshold,
             flagged=flagged.get(claim.id, []),
             cited=claim.id in cited,
-            grey_zone=context.grey_zone,
+            grey_zone=context.tribunal.grey_zone,
         )
         if reasons:
             disputed.append(
@@ -120,7 +120,7 @@ def apply_verdicts(claims: list[Claim], verdicts: dict[str, str]) -> list[Claim]
 @traced("human_review")
 def human_review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
-    if not context.review_disputed:
+    if not context.tribunal.review_disputed:
         return {}
     disputed = disputed_claims(state, context)
     if not disputed:

@@ -47,7 +47,7 @@ def fuse(hits: list[SearchHit]) -> tuple[dict[str, Paper], dict[str, float], dic
 def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncertainty]]:
     """The configured embeddings; LSA is fitted on the corpus (local search) or on the texts."""
     spec = resolve_embeddings(
-        context.embeddings, context.llm_base_url, http_limits(context, "embeddings")
+        context.models.embeddings, context.models.llm_base_url, http_limits(context, "embeddings")
     )
     if not isinstance(spec, str):
         return spec, []
@@ -56,9 +56,11 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
         index = backend.index
         texts_of = lambda: [p.text for p in index.papers]  # noqa: E731 (only on a cache miss)
         healed: list[str] = []
-        model = corpus_lsa(index.sha256, texts_of, context.lsa_dim, context.cache_dir, healed)
+        model = corpus_lsa(
+            index.sha256, texts_of, context.models.lsa_dim, context.cache_dir, healed
+        )
         return model, [Uncertainty(kind="fallback", node="index", message=m) for m in healed]
-    return LSAEmbeddings(texts, dim=context.lsa_dim), []
+    return LSAEmbeddings(texts, dim=context.models.lsa_dim), []
 
 
 def relevance_scores(
@@ -72,7 +74,7 @@ def relevance_scores(
         scores = cosine_to(query, vectors)
         record_embeddings(model, [goal, *texts], [query, *vectors])
     except Exception as exc:  # a failing embedding service degrades to LSA
-        fallback = LSAEmbeddings([goal, *texts], dim=context.lsa_dim)
+        fallback = LSAEmbeddings([goal, *texts], dim=context.models.lsa_dim)
         notes.append(
             Uncertainty(
                 kind="fallback",
@@ -125,11 +127,11 @@ def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         zip(candidates, relevance, strict=True),
         key=lambda pr: -(0.3 * fused.get(pr[0].id, 0.0) / top_fused + 0.7 * float(pr[1])),
     )
-    budget = context.max_papers if round_ == 0 else max(1, context.max_papers // 2)
+    budget = context.search.max_papers if round_ == 0 else max(1, context.search.max_papers // 2)
     selected: list[RankedPaper] = []
     for paper, score in ranked:
         is_anchor = anchor is not None and paper.id == anchor.id
-        if not is_anchor and (score < context.min_relevance or len(selected) >= budget):
+        if not is_anchor and (score < context.search.min_relevance or len(selected) >= budget):
             continue
         selected.append(
             RankedPaper(
@@ -150,7 +152,7 @@ def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
                 kind="coverage",
                 node="index",
                 message=f"{count(len(candidates), 'paper')} found in round {round_}, all below the "
-                f"relevance floor {context.min_relevance} to the goal",
+                f"relevance floor {context.search.min_relevance} to the goal",
             )
         )
     emit(

@@ -43,7 +43,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     goal = check_goal(state.get("goal"))
     validate_specs(context)
-    prompts = load_run_prompts(context.prompt_versions, context.prompts_dir, ROLES)
+    prompts = load_run_prompts(context.models.prompt_versions, context.models.prompts_dir, ROLES)
     backend = search_backend(context)
     anchor = None
     if state.get("paper"):
@@ -64,7 +64,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     for flag in analysis.flags():
         emit({"event": "progress", "node": "plan", "message": f"goal: {flag}"})
     planner = engine_for("planner", context)
-    result = planner.plan(goal, anchor, context.n_queries)
+    result = planner.plan(goal, anchor, context.search.n_queries)
     for query in result.value:
         emit({"event": "progress", "node": "plan", "message": f"query: {query}"})
     return {

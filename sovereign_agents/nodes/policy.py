@@ -61,7 +61,7 @@ def decide(
     bar = (
         rules.approve_threshold
         if rules.approve_threshold is not None
-        else context.approve_threshold
+        else context.tribunal.approve_threshold
     )
     if n_relevant < rules.min_relevant_papers:
         policy, reason = (

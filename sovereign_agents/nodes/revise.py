@@ -29,7 +29,7 @@ def revise(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         current_reviews(state),
         claims,
         signals,
-        context.n_queries,
+        context.search.n_queries,
         next_round,
     )
     plan = result.value

@@ -25,7 +25,7 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
     emit({"event": "progress", "node": "search", "message": f"query issued: {query}"})
     started = time.perf_counter()
     try:
-        results = backend.search(query, context.papers_per_query)
+        results = backend.search(query, context.search.papers_per_query)
         error = None
     except SearchUnavailable:
         raise
@@ -40,7 +40,7 @@ def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
             "backend": backend.name,
             "describe": backend.describe(),
             "query": query,
-            "k": context.papers_per_query,
+            "k": context.search.papers_per_query,
             "error": error,
             "latency_s": seconds,
             "results": [{"paper": p.model_dump(mode="json"), "score": s} for p, s in results],

@@ -46,9 +46,9 @@ def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
 
 
 def verdict_for(score: float, round_: int, context: Context) -> TribunalVerdict:
-    if score >= context.approve_threshold:
+    if score >= context.tribunal.approve_threshold:
         return TribunalVerdict.APPROVE
-    if round_ < context.max_revisions:
+    if round_ < context.tribunal.max_revisions:
         return TribunalVerdict.REVISE
     return TribunalVerdict.REJECT
 
@@ -68,7 +68,7 @@ def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]
             "event": "progress",
             "node": "aggregate",
             "message": f"round {round_}: tribunal {score(mean)}/10 "
-            f"{'>=' if mean >= context.approve_threshold else '<'} {context.approve_threshold} "
+            f"{'>=' if mean >= context.tribunal.approve_threshold else '<'} {context.tribunal.approve_threshold} "
             f"-> {verdict.value}",
         }
     )

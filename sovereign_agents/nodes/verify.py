@@ -26,7 +26,7 @@ from sovereign_agents.wording import count
 def judge_spec(context: Context) -> Any | None:
     """The chat model spec of the stance judge, or None when stance is not checked."""
     spec = context.llm_for("judge")
-    if not context.stance_judge or context.verifier != "hybrid":
+    if not context.verification.stance_judge or context.verification.verifier != "hybrid":
         return None
     if is_extractive(spec) or is_engine(spec):
         return None
@@ -35,18 +35,22 @@ def judge_spec(context: Context) -> Any | None:
 
 def verifier_for(context: Context, with_judge: bool = True) -> Any:
     """The run's verifier (``verify(claims, sources)``, ``threshold``, ``describe()``)."""
-    if context.verifier == "tfidf":
-        threshold = 0.15 if context.verify_threshold is None else context.verify_threshold
-        return TfidfVerifier(threshold=threshold, ngram_range=context.ngram_range)
-    if context.verifier == "hybrid":
-        hybrid = HybridVerifier(threshold_override=context.verify_threshold)
+    if context.verification.verifier == "tfidf":
+        threshold = (
+            0.15
+            if context.verification.verify_threshold is None
+            else context.verification.verify_threshold
+        )
+        return TfidfVerifier(threshold=threshold, ngram_range=context.verification.ngram_range)
+    if context.verification.verifier == "hybrid":
+        hybrid = HybridVerifier(threshold_override=context.verification.verify_threshold)
         spec = judge_spec(context) if with_judge else None
         if spec is None:
             return hybrid
         from sovereign_agents.judge import JudgedVerifier, judge_from_spec
 
         return JudgedVerifier(hybrid, judge_from_spec(spec, context))
-    raise ConfigError(f"unknown verifier {context.verifier!r}")
+    raise ConfigError(f"unknown verifier {context.verification.verifier!r}")
 
 
 def verify_threshold(context: Context) -> float:

@@ -284,14 +284,14 @@ class ArxivConfig:
     @classmethod
     def from_context(cls, context: Context) -> ArxivConfig:
         return cls(
-            endpoint=(context.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?"),
-            interval=context.arxiv_interval,
-            retries=context.arxiv_retries,
-            backoff=context.arxiv_backoff,
-            timeout=context.arxiv_timeout,
-            categories=tuple(context.arxiv_categories),
-            date_from=context.arxiv_date_from,
-            date_to=context.arxiv_date_to,
+            endpoint=(context.search.arxiv_api_url or DEFAULT_ENDPOINT).rstrip("?"),
+            interval=context.search.arxiv_interval,
+            retries=context.search.arxiv_retries,
+            backoff=context.search.arxiv_backoff,
+            timeout=context.search.arxiv_timeout,
+            categories=tuple(context.search.arxiv_categories),
+            date_from=context.search.arxiv_date_from,
+            date_to=context.search.arxiv_date_to,
             cache_dir=context.cache_dir,
             limits=http_limits(context, "arxiv"),
         )

@@ -263,9 +263,9 @@ class LocalConfig:
 
     @classmethod
     def from_context(cls, context: Context) -> LocalConfig:
-        if not context.corpus:
+        if not context.search.corpus:
             raise ConfigError("local search needs a corpus file (--corpus PATH)")
-        return cls(path=context.corpus, cache_dir=context.cache_dir)
+        return cls(path=context.search.corpus, cache_dir=context.cache_dir)
 
 
 class LocalCorpusSearch:

@@ -84,15 +84,15 @@ def check_source(value: Any) -> None:
 
 def source_name(context: Context) -> str:
     """The source a context names, with ``auto`` resolved (local if a corpus, else arxiv)."""
-    if context.search != AUTO:
-        return str(context.search)
-    return "local" if context.corpus else "arxiv"
+    if context.search.backend != AUTO:
+        return str(context.search.backend)
+    return "local" if context.search.corpus else "arxiv"
 
 
 def search_backend(context: Context) -> SearchBackend:
     """The search backend of a run: the context's backend object, or its source's."""
-    if isinstance(context.search, SearchBackend):
-        return context.search
+    if isinstance(context.search.backend, SearchBackend):
+        return context.search.backend
     name = source_name(context)
     with _LOCK:
         source = _SOURCES.get(name)
