@@ -18,7 +18,6 @@ from sovereign_agents.errors import ConfigError
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
 MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
-VERIFIERS = ("hybrid", "tfidf")
 MAX_ANSWER_CHARS = 100_000  # default of Context.max_answer_chars (and of models.CallPolicy)
 
 
@@ -261,11 +260,12 @@ class Context:
     )
 
     # --- verification -------------------------------------------------------------------
-    verifier: str = field(
+    verifier: Any = field(
         default="hybrid",
         metadata={
             "description": "claim verifier: 'hybrid' (evidence sentence + fitted logistic "
-            "model; with a chat model, plus an entailment judge) or 'tfidf' (the reference)"
+            "model; with a chat model, plus an entailment judge), 'tfidf' (the reference), "
+            "another registered name (verification.register_verifier), or a Verifier object"
         },
     )
     ngram_range: tuple[int, int] = field(
@@ -344,8 +344,9 @@ class Context:
             raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
         if isinstance(self.search, str) and self.search not in {"auto", "local", "arxiv"}:
             raise ConfigError(f"search must be auto, local or arxiv, not {self.search!r}")
-        if self.verifier not in VERIFIERS:
-            raise ConfigError(f"verifier must be one of {VERIFIERS}, not {self.verifier!r}")
+        from sovereign_agents.verification.registry import check_verifier
+
+        check_verifier(self.verifier)
         check_bounds(self)
         for value in (self.arxiv_date_from, self.arxiv_date_to):
             if value is not None and not _DATE.match(value):

@@ -41,6 +41,8 @@ from sovereign_agents.run_folder import (
     writer_lock,
 )
 from sovereign_agents.state import ResearchState
+from sovereign_agents.verification import VERIFIERS
+from sovereign_agents.verification import base as verification_base
 
 CHECKPOINTS = "checkpoints.sqlite"
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -50,7 +52,7 @@ def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
     return [
         (module.__name__, c.__name__)
-        for module in (schemas, goal)
+        for module in (schemas, goal, verification_base)
         for c in (getattr(module, n) for n in dir(module))
         if isinstance(c, type)
         and c.__module__ == module.__name__
@@ -456,7 +458,7 @@ def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
             recorded["approve_threshold"] = None  # it followed the tribunal's bar: keep following
         values["policy"] = recorded
     values.update(overrides)
-    for name in ("llm", "embeddings", "search"):
+    for name in ("llm", "embeddings", "search", "verifier"):
         spec = values.get(name)
         if isinstance(spec, str) and spec and not _is_spec(name, spec):
             raise InputError(
@@ -472,6 +474,8 @@ def context_from_run(run: dict[str, Any], **overrides: Any) -> Context:
 def _is_spec(name: str, spec: str) -> bool:
     if name == "search":
         return spec in {"auto", "local", "arxiv"}
+    if name == "verifier":
+        return spec in VERIFIERS
     return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
 
 

@@ -30,6 +30,8 @@ from sovereign_agents.models.structured import (
 from sovereign_agents.prompts import Prompt, load_prompt
 from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.schemas import Uncertainty, Verification
+from sovereign_agents.verification.base import Verdicts, VerifierRecord
+from sovereign_agents.verification.hybrid import HybridVerifier
 from sovereign_agents.wording import count
 
 JUDGE_ROLE = "judge"
@@ -99,6 +101,17 @@ class StanceJudge:
         return [r for r, _, _ in results], sum(c for _, c, _ in results), notes
 
 
+def stance_judge(context: Context) -> StanceJudge | None:
+    """The stance judge of a run: its ``judge`` role's chat model, or None when that role
+    runs offline (the extractive engine or an engine object checks no stance)."""
+    from sovereign_agents.engines import is_engine, is_extractive
+
+    spec = context.llm_for(JUDGE_ROLE)
+    if is_extractive(spec) or is_engine(spec):
+        return None
+    return judge_from_spec(spec, context)
+
+
 def judge_from_spec(spec: Any, context: Context) -> StanceJudge:
     """A judge for a model spec under a run's context (its prompts, retries and cache)."""
     from sovereign_agents.models import model_setup
@@ -115,7 +128,7 @@ def judge_from_spec(spec: Any, context: Context) -> StanceJudge:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class JudgedVerifier:
     """The hybrid verifier with a stance judge on each claim's best evidence.
 
@@ -124,11 +137,9 @@ class JudgedVerifier:
     failed, the hybrid verdict stands and the stance stays unchecked.
     """
 
-    base: Any  # HybridVerifier
+    base: HybridVerifier
     judge: StanceJudge
     name: str = "hybrid+judge"
-    model_calls: int = 0
-    notes: list[Uncertainty] = field(default_factory=list)
 
     @property
     def threshold(self) -> float:
@@ -145,17 +156,34 @@ class JudgedVerifier:
     def prompt_ref(self) -> str:
         return f"{self.judge.prompt.id}@{self.judge.prompt.version}"
 
-    def verify(self, claims: Sequence[str], sources: Sequence[str]) -> list[Verification]:
-        verdicts = self.base.verify(claims, sources)
+    def record(self) -> VerifierRecord:
+        base = self.base.record()
+        stance = self.base.stance
+        return base.model_copy(
+            update={
+                "name": self.name,
+                "threshold": self.threshold,
+                "description": self.describe(),
+                "stance": f"judge {self.judge.name}"
+                + (f" (where it fails: {stance.describe()})" if stance is not None else ""),
+                "prompts": [self.judge.prompt.record(self.judge.name)],
+            }
+        )
+
+    def verify(self, claims: Sequence[str], sources: Sequence[str]) -> Verdicts:
+        hybrid = self.base.verify(claims, sources)
+        verdicts = hybrid.verdicts
         labels, calls, notes = self.judge.judge(
             list(claims), [v.evidence or s for v, s in zip(verdicts, sources, strict=True)]
         )
-        self.model_calls += calls
-        self.notes += notes
-        return [
-            apply_stance(v, label, f"judge {self.judge.name}")
-            for v, label in zip(verdicts, labels, strict=True)
-        ]
+        return Verdicts(
+            [
+                apply_stance(v, label, f"judge {self.judge.name}")
+                for v, label in zip(verdicts, labels, strict=True)
+            ],
+            model_calls=hybrid.model_calls + calls,
+            uncertainties=[*hybrid.uncertainties, *notes],
+        )
 
 
 def apply_stance(v: Verification, label: JudgeOutput | None, by: str = "judge") -> Verification:
