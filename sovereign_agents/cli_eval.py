@@ -108,7 +108,8 @@ JUDGED_CHOICES = ("judge", "hybrid+judge")  # the hybrid with a chat model's sta
 def eval_verifier(name: str, llm: str | None, knobs: dict[str, Any] | None = None) -> Verifier:
     """A verifier by CLI name (a registered one, or a judged hybrid: needs --llm)."""
     from sovereign_agents.context import Context
-    from sovereign_agents.verification import VERIFIERS, build_verifier
+    from sovereign_agents.verification import VERIFIERS
+    from sovereign_agents.verification.resolve import build_verifier
 
     choices = (*VERIFIERS, *JUDGED_CHOICES)
     if name not in choices:

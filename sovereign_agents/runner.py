@@ -31,6 +31,7 @@ from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
+from sovereign_agents.model_spec import is_spec_string
 from sovereign_agents.redaction import redact, redact_data
 from sovereign_agents.report_html import render_html
 from sovereign_agents.run_folder import (
@@ -476,7 +477,7 @@ def _is_spec(name: str, spec: str) -> bool:
         return spec in {"auto", "local", "arxiv"}
     if name == "verifier":
         return spec in VERIFIERS
-    return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
+    return is_spec_string(spec, "embeddings" if name == "embeddings" else "llm")
 
 
 def last_node(graph: Any, snapshot: Any) -> str | None:

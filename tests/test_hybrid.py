@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from sovereign_agents import Context
-from sovereign_agents.prompts import load_prompt
+from sovereign_agents.engines.chat import ChatEngine
+from sovereign_agents.models.structured import CallPolicy
 from sovereign_agents.schemas import Claim
 from sovereign_agents.testing import fake_chat_model
-from sovereign_agents.verification import build_verifier
 from sovereign_agents.verification.cues import (
     direction_conflict,
     is_negated,
@@ -18,7 +18,8 @@ from sovereign_agents.verification.cues import (
     opposing_claims,
 )
 from sovereign_agents.verification.hybrid import HybridVerifier, load_params
-from sovereign_agents.verification.judged import JudgedVerifier, StanceJudge
+from sovereign_agents.verification.judged import JudgedVerifier
+from sovereign_agents.verification.resolve import build_verifier
 from sovereign_agents.verification.tfidf import TfidfVerifier
 
 SOURCE = (
@@ -155,9 +156,8 @@ def test_context_picks_the_verifier() -> None:
 
 
 def _judged(replies: list[str]) -> JudgedVerifier:
-    judge = StanceJudge(model=fake_chat_model(replies), prompt=load_prompt("judge"), workers=1)
-    judge.policy.first_mode = "prompt"
-    judge.policy.output_retries = 0
+    policy = CallPolicy(first_mode="prompt", output_retries=0)
+    judge = ChatEngine(fake_chat_model(replies), Context(max_concurrency=1), "judge", policy)
     return JudgedVerifier(HybridVerifier(), judge)
 
 

@@ -20,10 +20,8 @@ from sovereign_agents.verification import (
     Verdicts,
     Verifier,
     VerifierRecord,
-    build_verifier,
-    verifier_for,
 )
-from sovereign_agents.verification.registry import recorded_verifier
+from sovereign_agents.verification.resolve import build_verifier, recorded_verifier, verifier_for
 from sovereign_agents.verification.tfidf import TfidfVerifier
 
 GOAL = (
@@ -81,12 +79,13 @@ def test_the_verifier_is_built_once_per_context() -> None:
     assert verifier_for(Context(verifier="tfidf")) is not verifier_for(context)
 
 
+@pytest.mark.slow
 def test_a_registered_verifier_runs_once_per_run_and_the_report_reads_its_record(
     daily_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[WordShare] = []
 
-    def factory(context: Context) -> Verifier:
+    def factory(context: Context, judge: object) -> Verifier:
         built.append(WordShare(threshold=0.5 if context.verify_threshold is None else 0.9))
         return built[-1]
 

@@ -191,7 +191,7 @@ def run_claim(task: dict[str, Any]) -> ClaimRun:
     """One claim: run the graph into its folder, read the report, score it (a worker's job)."""
     from sovereign_agents.context import Context
     from sovereign_agents.runner import run_research
-    from sovereign_agents.verification import verifier_for
+    from sovereign_agents.verification.resolve import verifier_for
 
     gold = GoldClaim.model_validate(task["gold"])
     goal = goal_of(gold.claim)

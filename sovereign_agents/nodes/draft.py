@@ -12,7 +12,7 @@ from sovereign_agents.nodes.common import context_of
 from sovereign_agents.signals import RunSignals, measure
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import traced
-from sovereign_agents.verification import recorded_verifier
+from sovereign_agents.verification.resolve import recorded_verifier
 
 
 def run_signals(state: ResearchState, context: Context, with_draft: bool) -> RunSignals:

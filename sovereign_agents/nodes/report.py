@@ -12,7 +12,7 @@ from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.report import build_report, render_markdown
 from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import traced
-from sovereign_agents.verification import recorded_verifier
+from sovereign_agents.verification.resolve import recorded_verifier
 
 
 @traced("report")

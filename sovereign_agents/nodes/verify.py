@@ -18,7 +18,7 @@ from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
-from sovereign_agents.verification import verifier_for
+from sovereign_agents.verification.resolve import verifier_for
 from sovereign_agents.wording import count
 
 

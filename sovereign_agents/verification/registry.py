@@ -2,24 +2,27 @@
 
 A new verifier is one module with a class that satisfies ``base.Verifier`` and one
 ``register_verifier(name, factory)`` call (or an object passed as ``Context(verifier=obj)``).
+A factory gets the run's context and its stance judge (the ``judge`` role's engine when it
+judges stance, i.e. a chat model; else None) and returns the verifier; ``resolve`` builds it
+once per run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sovereign_agents.errors import ConfigError
-from sovereign_agents.per_run import per_run
-from sovereign_agents.verification.base import Verifier, VerifierRecord
+from sovereign_agents.verification.base import Verifier
 
 if TYPE_CHECKING:
     from sovereign_agents.context import Context
+    from sovereign_agents.verification.judged import StanceJudge
 
-VerifierFactory = Callable[["Context"], Verifier]
+VerifierFactory = Callable[["Context", "StanceJudge | None"], Verifier]
 
 
-def _tfidf(context: Context) -> Verifier:
+def _tfidf(context: Context, judge: StanceJudge | None) -> Verifier:
     from sovereign_agents.verification.tfidf import TfidfVerifier
 
     if context.verify_threshold is None:
@@ -27,22 +30,23 @@ def _tfidf(context: Context) -> Verifier:
     return TfidfVerifier(threshold=context.verify_threshold, ngram_range=context.ngram_range)
 
 
-def _hybrid(context: Context) -> Verifier:
-    """The hybrid verifier; with a chat model for the ``judge`` role (and ``stance_judge``
-    on), the judge checks each claim's stance on top of it."""
+def _hybrid(context: Context, judge: StanceJudge | None) -> Verifier:
+    """The hybrid verifier; with a stance judge (and ``stance_judge`` on), the judge checks
+    each claim's stance on top of it."""
     from sovereign_agents.verification.hybrid import HybridVerifier
-    from sovereign_agents.verification.judged import JudgedVerifier, stance_judge
+    from sovereign_agents.verification.judged import JudgedVerifier
 
     hybrid = HybridVerifier(threshold_override=context.verify_threshold)
-    judge = stance_judge(context) if context.stance_judge else None
-    return hybrid if judge is None else JudgedVerifier(hybrid, judge)
+    if judge is None or not context.stance_judge:
+        return hybrid
+    return JudgedVerifier(hybrid, judge)
 
 
 VERIFIERS: dict[str, VerifierFactory] = {"hybrid": _hybrid, "tfidf": _tfidf}
 
 
 def register_verifier(name: str, factory: VerifierFactory) -> None:
-    """Make ``Context(verifier=name)`` build ``factory(context)``."""
+    """Make ``Context(verifier=name)`` build ``factory(context, judge)``."""
     VERIFIERS[name] = factory
 
 
@@ -56,28 +60,3 @@ def check_verifier(value: Any) -> None:
             f"verifier must be a name ({', '.join(VERIFIERS)}) or an object with name, "
             f"threshold, verify() and record(), not {type(value).__name__}"
         )
-
-
-def build_verifier(context: Context) -> Verifier:
-    """A new verifier for ``context`` (its ``verifier`` name or object)."""
-    check_verifier(context.verifier)
-    if isinstance(context.verifier, str):
-        return VERIFIERS[context.verifier](context)
-    verifier: Verifier = context.verifier
-    return verifier
-
-
-def verifier_for(context: Context) -> Verifier:
-    """The run's verifier, built once per run (per context object)."""
-    return per_run(context, "verifier", lambda: build_verifier(context))
-
-
-def recorded_verifier(state: Mapping[str, Any], context: Context) -> VerifierRecord:
-    """The record of the run's verifier, as the verify node stored it in the state (a state
-    from before that record existed: the context's verifier describes itself)."""
-    record = state.get("verifier")
-    if record is None:
-        return verifier_for(context).record()
-    if isinstance(record, VerifierRecord):
-        return record
-    return VerifierRecord.model_validate(record)
