@@ -37,9 +37,14 @@ class ModelSpec:
         return self.kind == "nvidia"
 
 
+def is_offline(spec: Any, what: Literal["llm", "embeddings"] = "llm") -> bool:
+    """The offline choice: ``extractive`` (``lsa`` for embeddings), or none given."""
+    return spec is None or (isinstance(spec, str) and spec in ("", OFFLINE[what]))
+
+
 def parse_spec(spec: Any, what: Literal["llm", "embeddings"] = "llm", where: str = "") -> ModelSpec:
     """``spec`` parsed; an unknown string raises ConfigError (``where``: e.g. ' for role x')."""
-    if spec is None or (isinstance(spec, str) and spec in ("", OFFLINE[what])):
+    if is_offline(spec, what):
         return ModelSpec("offline", spec)
     if not isinstance(spec, str):
         return ModelSpec("object", spec)

@@ -10,8 +10,7 @@ from typing import Any
 from sovereign_agents.context import MODEL_ROLES, Context
 from sovereign_agents.engines.base import Engine, RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
-from sovereign_agents.errors import ConfigError
-from sovereign_agents.model_spec import parse_spec
+from sovereign_agents.model_spec import is_offline, parse_spec
 from sovereign_agents.per_run import per_run
 
 __all__ = ["EXTRACTIVE", "Engine", "RoleResult", "engine_for", "validate_specs"]
@@ -21,10 +20,7 @@ EXTRACTIVE = ExtractiveEngine()
 
 def is_extractive(spec: Any) -> bool:
     """The offline spec ('extractive', or none given)."""
-    try:
-        return parse_spec(spec).offline
-    except ConfigError:
-        return False
+    return is_offline(spec)
 
 
 def is_engine(spec: Any) -> bool:
