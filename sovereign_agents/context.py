@@ -29,7 +29,6 @@ from sovereign_agents.knobs import Group, Number, PathText, Whole, one_line
 DATE = r"^\d{4}-\d{2}-\d{2}$"
 ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
 MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
-VERIFIERS = ("hybrid", "tfidf")
 MAX_ANSWER_CHARS = 100_000  # default of Context.max_answer_chars (and of models.CallPolicy)
 
 
@@ -231,10 +230,13 @@ class SearchConfig(Group):
 
 
 def _verifier(value: Any) -> Any:
+    from sovereign_agents.verification.base import Verifier
+    from sovereign_agents.verification.registry import VERIFIERS
+
     if isinstance(value, str) and value in VERIFIERS:
         return value
-    if not isinstance(value, str | int | float | bool | dict | list | tuple) and value is not None:
-        return value  # a verifier object
+    if not isinstance(value, str) and isinstance(value, Verifier):
+        return value  # an object with name, threshold, verify() and record()
     raise PydanticCustomError("verifier", "not a verifier")
 
 
@@ -250,8 +252,12 @@ class VerificationConfig(Group):
     verifier: Annotated[Any, AfterValidator(_verifier)] = Field(
         default="hybrid",
         description="claim verifier: 'hybrid' (evidence sentence + fitted logistic model; with "
-        "a chat model, plus an entailment judge), 'tfidf' (the reference), or a verifier object",
-        json_schema_extra={"allowed": f"one of {', '.join(VERIFIERS)} or a verifier object"},
+        "a chat model, plus an entailment judge), 'tfidf' (the reference), another registered "
+        "name (verification.register_verifier), or a Verifier object",
+        json_schema_extra={
+            "allowed": "a registered verifier (hybrid, tfidf, ...) or an object with name, "
+            "threshold, verify() and record()"
+        },
     )
     ngram_range: Annotated[tuple[Whole, Whole], AfterValidator(_ngram_range)] = Field(
         default=(1, 2),

@@ -26,6 +26,7 @@ from sovereign_agents.cache import (
     json_bytes,
 )
 from sovereign_agents.errors import ConfigError
+from sovereign_agents.model_spec import parse_spec
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.tracing import record_call, text_key
 
@@ -203,9 +204,7 @@ def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:
 
 def check_embeddings_spec(spec: Any) -> None:
     """Fail early, without building a client, on a spec ``resolve_embeddings`` cannot use."""
-    if isinstance(spec, Embeddings) or spec in (None, "", "lsa"):
-        return
-    if isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > len("nvidia:"):
+    if isinstance(spec, Embeddings) or parse_spec(spec, "embeddings").kind != "object":
         return
     raise ConfigError(
         f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
@@ -219,12 +218,13 @@ def resolve_embeddings(
     """A spec -> an Embeddings object, or ``'lsa'`` (fitted later, on the run's texts)."""
     if isinstance(spec, Embeddings):
         return spec
-    if spec in (None, "", "lsa"):
+    parsed = parse_spec(spec, "embeddings")
+    if parsed.offline:
         return "lsa"
-    if isinstance(spec, str) and spec.startswith("nvidia:"):
+    if parsed.nvidia:
         from sovereign_agents.models import nvidia_embeddings
 
-        return nvidia_embeddings(spec.removeprefix("nvidia:"), base_url, limits)
+        return nvidia_embeddings(parsed.model, base_url, limits)
     raise ConfigError(
         f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
         "Embeddings object through the Python API"

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from sovereign_agents.context import MODEL_ROLES, Context
 from sovereign_agents.errors import InputError
+from sovereign_agents.model_spec import is_offline, is_spec_string
 from sovereign_agents.schemas import Paper
 from sovereign_agents.tracing import message_key, text_key
 from sovereign_agents.wording import count
@@ -222,10 +223,10 @@ def replay_context(run_dir: Path, **overrides: Any) -> Context:
         role: (recorded.get("role_llms") or {}).get(role, recorded.get("llm"))
         for role in MODEL_ROLES
     }
-    modelled = {r: spec for r, spec in role_specs.items() if spec not in (None, "", "extractive")}
+    modelled = {r: spec for r, spec in role_specs.items() if not is_offline(spec)}
     if modelled:
         if not recording.role_models and not any(
-            isinstance(spec, str) and spec.startswith("nvidia:") for spec in modelled.values()
+            isinstance(spec, str) and is_spec_string(spec) for spec in modelled.values()
         ):
             raise InputError(
                 f"{run_dir} ran on a Python engine object ({recorded.get('llm')}) that records "

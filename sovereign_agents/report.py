@@ -16,9 +16,9 @@ from sovereign_agents.engines import is_extractive
 from sovereign_agents.escaping import md_cell, md_text, safe_link
 from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
 from sovereign_agents.signals import RunSignals
-from sovereign_agents.stance_model import load_stance_model
 from sovereign_agents.state import ResearchState
-from sovereign_agents.verify import opposing_claims
+from sovereign_agents.verification import VerifierRecord
+from sovereign_agents.verification.notes import verifier_notes
 from sovereign_agents.wording import count, score
 
 REPORT_SCHEMA_VERSION = "1"
@@ -128,7 +128,7 @@ def build_report(
     *,
     signals: RunSignals,
     search_description: str,
-    verifier: Any,
+    verifier: VerifierRecord,
 ) -> dict[str, Any]:
     anchor = state.get("anchor")
     claims = state.get("claims", [])
@@ -196,7 +196,7 @@ def build_report(
             "approve_threshold_tribunal": context.tribunal.approve_threshold,
             "max_revisions": context.tribunal.max_revisions,
         },
-        verifier=verifier_record(verifier),
+        verifier=verifier.report_dict(),
         prompts=list(state.get("prompts", [])),
         models={
             "chat": chat,
@@ -206,49 +206,13 @@ def build_report(
         },
         search=search_description,
         signals=signals.model_dump(mode="json"),
-        uncertainties=[u.model_dump(mode="json") for u in uncertainties(state, context, signals)],
+        uncertainties=[
+            u.model_dump(mode="json") for u in uncertainties(state, context, signals, verifier)
+        ],
         model_calls=state.get("model_calls", 0),
         context=context.describe(),
     )
     return report.model_dump(mode="json")
-
-
-def verifier_record(verifier: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "name": verifier.name,
-        "threshold": verifier.threshold,
-        "description": verifier.describe(),
-    }
-    if hasattr(verifier, "ngram_range"):
-        record["ngram_range"] = list(verifier.ngram_range)
-    base = getattr(verifier, "base", verifier)
-    params = getattr(base, "params", None)
-    if params is not None:
-        prov = params.provenance
-        record["params"] = {
-            "file": "hybrid_v1.json",
-            "fitted": prov.get("date"),
-            "data_sha256": prov.get("data", {}).get("claims_sha256"),
-            "evidence_threshold": params.evidence_threshold,
-            "held_out": prov.get("metrics", {}).get("held_out"),
-        }
-    stance = getattr(base, "stance", None)
-    if stance is not None:
-        record["stance_model"] = {
-            "name": stance.name,
-            "file": f"{stance.name}.json",
-            "fitted": stance.provenance.get("date"),
-            "threshold": stance.threshold,
-            "held_out": stance.provenance.get("metrics", {}).get("held_out"),
-        }
-    judge = getattr(verifier, "judge", None)
-    if judge is not None:
-        record["stance"] = f"judge {judge.name}" + (
-            f" (where it fails: {stance.describe()})" if stance is not None else ""
-        )
-    else:
-        record["stance"] = stance.describe() if stance is not None else "not checked"
-    return record
 
 
 def stance_cell(claim: dict[str, Any]) -> str:
@@ -301,80 +265,9 @@ def _revision_diff(state: ResearchState, tribunal: list[TribunalRound]) -> Revis
     )
 
 
-def stance_note(by: str, tally: str) -> str:
-    """What one stance judge said, and how far it can be trusted."""
-    if by.startswith("judge"):
-        return f"Stance checked by an entailment {by} for {tally}; a judge model can be wrong."
-    model = load_stance_model()
-    held = model.provenance.get("metrics", {}).get("held_out", {})
-    measured = (
-        f"3-way accuracy {held['accuracy']:.2f} on {held.get('pairs', '?')} held-out SciFact "
-        f"pairs, {held.get('contradicted_but_verified', 0):.0%} of contradicted pairs still "
-        "called SUPPORT"
-        if model.name == by and "accuracy" in held
-        else "accuracy unmeasured"
-    )
-    return (
-        f"Stance judged offline by the fitted stance model {by} for {tally}. It reads lexical "
-        f"cues (negation, direction, antonyms, hedges, numbers), not meaning ({measured}); "
-        "a claim is verified only when its evidence is judged SUPPORT."
-    )
-
-
-def verifier_notes(state: ResearchState, context: Context) -> list[Uncertainty]:
-    """What the verifier that ran can and cannot say, and claims of different papers that
-    look like they oppose each other."""
-    active = [c for c in state.get("claims", []) if c.active]
-    notes: list[Uncertainty] = []
-    if context.verification.verifier == "tfidf":
-        notes.append(
-            Uncertainty(
-                kind="weak_signal",
-                message=(
-                    "TF-IDF cosine is lexical overlap, not entailment: a verified claim is worded "
-                    "like its source, which does not prove the source supports it; stance was "
-                    "not checked."
-                ),
-            )
-        )
-    else:
-        verdicts = [c.verification for c in active if c.verification]
-        checked = [v for v in verdicts if v.stance]
-        if not checked:
-            notes.append(
-                Uncertainty(
-                    kind="weak_signal",
-                    message=(
-                        "Stance was not checked (no chat model for the entailment judge, no "
-                        "stance model): the hybrid verifier finds the evidence sentence and "
-                        "scores it with lexical, semantic and negation/number cues fitted on "
-                        "SciFact (biomedical claims), which catch few contradictions; a verified "
-                        "claim may be contradicted by its source."
-                    ),
-                )
-            )
-        for by in sorted({str(v.stance_by) for v in checked}):
-            labels = [str(v.stance) for v in checked if str(v.stance_by) == by]
-            counts = {k: labels.count(k) for k in ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")}
-            tally = (
-                f"{len(labels)} of {len(verdicts)} claims: {counts['SUPPORT']} SUPPORT, "
-                f"{counts['CONTRADICT']} CONTRADICT, {counts['NOT_ENOUGH_INFO']} NOT_ENOUGH_INFO"
-            )
-            notes.append(Uncertainty(kind="weak_signal", message=stance_note(by, tally)))
-    for a, b, cues in opposing_claims(active):
-        notes.append(
-            Uncertainty(
-                kind="weak_signal",
-                message=(
-                    f"Claims {a.id} ({a.paper_id}) and {b.id} ({b.paper_id}) are on the same "
-                    f"topic but may oppose each other ({', '.join(cues)} mismatch)."
-                ),
-            )
-        )
-    return notes
-
-
-def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -> list[Uncertainty]:
+def uncertainties(
+    state: ResearchState, context: Context, signals: RunSignals, verifier: VerifierRecord
+) -> list[Uncertainty]:
     """What this run recorded going wrong, plus the weak signals measured at the end."""
     notes = [
         Uncertainty(kind="config", message=f"Goal: {flag[0].upper()}{flag[1:]}.")
@@ -395,7 +288,7 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
                 ),
             )
         )
-    notes += verifier_notes(state, context)
+    notes += verifier_notes(verifier, [c for c in state.get("claims", []) if c.active])
     if signals.grey_zone_ids:
         notes.append(
             Uncertainty(

@@ -30,13 +30,13 @@ from sovereign_agents import goal, presets, schemas
 from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.context import (
     FLAT,
-    VERIFIERS,
     Context,
     layered,
     nested,
 )
 from sovereign_agents.errors import InputError
 from sovereign_agents.graph import build_builder, build_graph
+from sovereign_agents.model_spec import is_spec_string
 from sovereign_agents.redaction import redact, redact_data
 from sovereign_agents.report_html import render_html
 from sovereign_agents.run_folder import (
@@ -47,6 +47,8 @@ from sovereign_agents.run_folder import (
     writer_lock,
 )
 from sovereign_agents.state import ResearchState
+from sovereign_agents.verification import VERIFIERS
+from sovereign_agents.verification import base as verification_base
 
 CHECKPOINTS = "checkpoints.sqlite"
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -56,7 +58,7 @@ def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
     return [
         (module.__name__, c.__name__)
-        for module in (schemas, goal)
+        for module in (schemas, goal, verification_base)
         for c in (getattr(module, n) for n in dir(module))
         if isinstance(c, type)
         and c.__module__ == module.__name__
@@ -486,7 +488,7 @@ def _is_spec(name: str, spec: str) -> bool:
         return spec in (AUTO, *source_names())
     if name == "verifier":
         return spec in VERIFIERS
-    return spec in {"extractive", "lsa"} or spec.startswith("nvidia:")
+    return is_spec_string(spec, "embeddings" if name == "embeddings" else "llm")
 
 
 def last_node(graph: Any, snapshot: Any) -> str | None:

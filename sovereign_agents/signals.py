@@ -16,7 +16,7 @@ from sovereign_agents import relevance as rel
 from sovereign_agents.goal import GoalAnalysis, harvest_aliases, present_terms, understand_goal
 from sovereign_agents.schemas import Claim, Draft, RankedPaper
 from sovereign_agents.text import analyze, goal_terms
-from sovereign_agents.verify import cross_support
+from sovereign_agents.verification.cues import cross_support
 
 SINGLE_SOURCE_BELOW = 0.10  # best cosine with a claim of another paper
 GREY_ZONE = 0.05  # confidence within this of the threshold is a weak verdict

@@ -25,6 +25,7 @@ from sovereign_agents.schemas import (
     TribunalRound,
     Uncertainty,
 )
+from sovereign_agents.verification.base import VerifierRecord
 
 
 def merge_claims(left: list[Claim], right: list[Claim]) -> list[Claim]:
@@ -95,6 +96,7 @@ class ResearchState(TypedDict):
     goal_weights: NotRequired[dict[str, float]]
     # extract / verify (parallel writers: reducers)
     claims: NotRequired[Annotated[list[Claim], merge_claims]]
+    verifier: NotRequired[VerifierRecord]  # written once, by the first verify
     # draft / tribunal
     draft: NotRequired[Draft]
     reviews: NotRequired[Annotated[list[Review], operator.add]]

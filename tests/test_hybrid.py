@@ -6,14 +6,21 @@ import json
 from pathlib import Path
 
 from sovereign_agents import Context
-from sovereign_agents.hybrid import HybridVerifier, load_params
-from sovereign_agents.judge import JudgedVerifier, StanceJudge
-from sovereign_agents.nodes.verify import verifier_for
-from sovereign_agents.prompts import load_prompt
+from sovereign_agents.engines.chat import ChatEngine
+from sovereign_agents.models.structured import CallPolicy
 from sovereign_agents.schemas import Claim
-from sovereign_agents.stance import direction_conflict, is_negated, number_mismatch, numbers
 from sovereign_agents.testing import fake_chat_model
-from sovereign_agents.verify import TfidfVerifier, opposing_claims
+from sovereign_agents.verification.cues import (
+    direction_conflict,
+    is_negated,
+    number_mismatch,
+    numbers,
+    opposing_claims,
+)
+from sovereign_agents.verification.hybrid import HybridVerifier, load_params
+from sovereign_agents.verification.judged import JudgedVerifier
+from sovereign_agents.verification.resolve import build_verifier
+from sovereign_agents.verification.tfidf import TfidfVerifier
 
 SOURCE = (
     "Statins and muscle pain in older adults. We followed 4,000 patients for five years. "
@@ -37,7 +44,7 @@ def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
         "Statin therapy does not reduce the risk of myocardial infarction.",
         "Graph neural networks learn molecular fingerprints.",
     ]
-    verdicts = verifier.verify(claims, [SOURCE] * 3)
+    verdicts = verifier.verify(claims, [SOURCE] * 3).verdicts
     assert verdicts[0].evidence and "myocardial infarction by 30 percent" in verdicts[0].evidence
     assert verdicts[0].evidence_found and verdicts[0].verified
     assert verdicts[1].confidence < verdicts[0].confidence  # the negation costs support
@@ -50,12 +57,14 @@ def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
         assert 0 <= v.signals["p_evidence"] <= 1
     assert verdicts[1].stance != "SUPPORT"  # the negated claim is not called supported
     assert verdicts[2].stance == "NOT_ENOUGH_INFO"  # no evidence found: nothing contradicts it
-    assert verifier.verify([], []) == []
+    assert verifier.verify([], []).verdicts == []
 
 
 def test_the_two_stage_hybrid_without_a_stance_model() -> None:
     verifier = HybridVerifier(stance=None)
-    (v,) = verifier.verify(["Statin therapy reduces the risk of myocardial infarction."], [SOURCE])
+    (v,) = verifier.verify(
+        ["Statin therapy reduces the risk of myocardial infarction."], [SOURCE]
+    ).verdicts
     assert v.stance is None and v.stance_by is None and v.verified
     assert verifier.threshold == load_params().threshold
 
@@ -64,7 +73,7 @@ def test_a_sentence_supports_itself() -> None:
     from sovereign_agents.text import split_sentences
 
     sentences = [s.text for s in split_sentences(SOURCE)][1:]
-    verdicts = HybridVerifier().verify(sentences, [SOURCE] * len(sentences))
+    verdicts = HybridVerifier().verify(sentences, [SOURCE] * len(sentences)).verdicts
     assert all(v.stance == "SUPPORT" and v.verified for v in verdicts)
 
 
@@ -76,13 +85,13 @@ def test_a_threshold_override_moves_stance_and_verdict_together() -> None:
     ]
     for threshold in (0.0, 0.3, 0.6, 0.9, 1.0):
         verifier = HybridVerifier(threshold_override=threshold)
-        for v in verifier.verify(claims, [SOURCE] * 3):
+        for v in verifier.verify(claims, [SOURCE] * 3).verdicts:
             assert v.verified == (v.confidence >= threshold) == (v.stance == "SUPPORT")
 
 
 def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
     from sovereign_agents.evals.scifact import sha256_of
-    from sovereign_agents.stance_model import (
+    from sovereign_agents.verification.stance_model import (
         LABELS,
         STANCE_FEATURES,
         StanceModel,
@@ -107,7 +116,7 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
 
 
 def test_stance_cues_of_a_pair() -> None:
-    from sovereign_agents.stance_model import STANCE_FEATURES, stance_features
+    from sovereign_agents.verification.stance_model import STANCE_FEATURES, stance_features
 
     def cues(claim: str, evidence: str) -> dict[str, float]:
         return dict(zip(STANCE_FEATURES, stance_features(claim, evidence), strict=True))
@@ -135,48 +144,54 @@ def test_shipped_params_carry_provenance(data_dir: Path) -> None:
 
 
 def test_context_picks_the_verifier() -> None:
-    assert isinstance(verifier_for(Context()), HybridVerifier)  # the default, offline
-    tfidf = verifier_for(Context(verifier="tfidf"))
+    assert isinstance(build_verifier(Context()), HybridVerifier)  # the default, offline
+    tfidf = build_verifier(Context(verifier="tfidf"))
     assert isinstance(tfidf, TfidfVerifier) and tfidf.threshold == 0.15  # the reference
-    assert verifier_for(Context(verify_threshold=0.7)).threshold == 0.7
-    judged = verifier_for(Context(llm=fake_chat_model(["{}"])))
+    assert build_verifier(Context(verify_threshold=0.7)).threshold == 0.7
+    judged = build_verifier(Context(llm=fake_chat_model(["{}"])))
     assert isinstance(judged, JudgedVerifier)
     assert isinstance(
-        verifier_for(Context(llm=fake_chat_model([]), stance_judge=False)), HybridVerifier
+        build_verifier(Context(llm=fake_chat_model([]), stance_judge=False)), HybridVerifier
     )
 
 
 def _judged(replies: list[str]) -> JudgedVerifier:
-    judge = StanceJudge(model=fake_chat_model(replies), prompt=load_prompt("judge"), workers=1)
-    judge.policy.first_mode = "prompt"
-    judge.policy.output_retries = 0
+    policy = CallPolicy(first_mode="prompt", output_retries=0)
+    judge = ChatEngine(fake_chat_model(replies), Context(max_concurrency=1), "judge", policy)
     return JudgedVerifier(HybridVerifier(), judge)
 
 
 def test_judge_contradiction_unverifies_and_support_keeps() -> None:
     claim = "Statin therapy reduces the risk of myocardial infarction."
     verifier = _judged([json.dumps({"label": "CONTRADICT", "quote": "reduced the risk"})])
-    (v,) = verifier.verify([claim], [SOURCE])
+    result = verifier.verify([claim], [SOURCE])
+    (v,) = result.verdicts
     assert v.stance == "CONTRADICT" and v.stance_quote == "reduced the risk"
     assert v.stance_by and v.stance_by.startswith("judge ")
     assert not v.verified and v.verified == (v.confidence >= v.threshold)
-    assert verifier.model_calls == 1 and not verifier.notes
-    (v,) = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})]).verify([claim], [SOURCE])
+    assert result.model_calls == 1 and not result.uncertainties
+    judged = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})])
+    (v,) = judged.verify([claim], [SOURCE]).verdicts
     assert v.stance == "SUPPORT" and v.verified
 
 
 def test_judge_failure_is_recorded_and_the_stance_model_verdict_stands() -> None:
     verifier = _judged(["this is not json"])
-    (v,) = verifier.verify(["Statin therapy reduces the risk of myocardial infarction."], [SOURCE])
+    result = verifier.verify(
+        ["Statin therapy reduces the risk of myocardial infarction."], [SOURCE]
+    )
+    (v,) = result.verdicts
     assert v.stance == "SUPPORT" and v.stance_by == "stance_v1" and v.verified
-    assert verifier.notes and verifier.notes[0].kind == "fallback"
-    assert "the stance model's verdict stands" in verifier.notes[0].message
+    notes = result.uncertainties
+    assert notes and notes[0].kind == "fallback"
+    assert "the stance model's verdict stands" in notes[0].message
 
 
 def test_the_judge_decides_over_the_stance_model() -> None:
     claim = "Statin therapy does not reduce the risk of myocardial infarction."
-    offline = HybridVerifier().verify([claim], [SOURCE])[0]
-    (v,) = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})]).verify([claim], [SOURCE])
+    offline = HybridVerifier().verify([claim], [SOURCE]).verdicts[0]
+    judged = _judged([json.dumps({"label": "SUPPORT", "quote": "x"})])
+    (v,) = judged.verify([claim], [SOURCE]).verdicts
     assert offline.stance != "SUPPORT" and v.stance == "SUPPORT"
     assert v.stance_by and v.stance_by.startswith("judge ")
 

@@ -11,8 +11,8 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from sovereign_agents import Context
+from sovereign_agents.engines.chat import chat_engine
 from sovereign_agents.errors import ConfigError
-from sovereign_agents.models import chat_engine
 from sovereign_agents.models.errors import classify
 from sovereign_agents.models.nim_embeddings import EmbeddingsInvalid, validate_vectors
 from sovereign_agents.models.specs import resolve_chat_model

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from sovereign_agents.verify import TfidfVerifier, cross_support
+from sovereign_agents.verification.cues import cross_support
+from sovereign_agents.verification.tfidf import TfidfVerifier
 
 
 def test_identical_text_scores_one_and_disjoint_text_scores_zero() -> None:
@@ -42,8 +43,12 @@ def test_bigrams_raise_the_score_of_shared_phrases() -> None:
 def test_verified_exactly_when_confidence_reaches_threshold() -> None:
     claim, source = "cats chase mice", "cats chase dogs"
     score = round(float(TfidfVerifier(ngram_range=(1, 1)).scores([claim], [source])[0]), 4)
-    at = TfidfVerifier(threshold=score, ngram_range=(1, 1)).verify([claim], [source])[0]
-    above = TfidfVerifier(threshold=score + 1e-4, ngram_range=(1, 1)).verify([claim], [source])[0]
+    at = TfidfVerifier(threshold=score, ngram_range=(1, 1)).verify([claim], [source]).verdicts[0]
+    above = (
+        TfidfVerifier(threshold=score + 1e-4, ngram_range=(1, 1))
+        .verify([claim], [source])
+        .verdicts[0]
+    )
     assert at.verified and at.confidence == score
     assert not above.verified
 

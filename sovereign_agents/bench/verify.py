@@ -10,10 +10,10 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from sovereign_agents.bench.measure import timed
-from sovereign_agents.hybrid import HybridVerifier
 from sovereign_agents.schemas import Paper
 from sovereign_agents.text import split_sentences
-from sovereign_agents.verify import TfidfVerifier
+from sovereign_agents.verification.hybrid import HybridVerifier
+from sovereign_agents.verification.tfidf import TfidfVerifier
 
 
 class VerifyBench(BaseModel):

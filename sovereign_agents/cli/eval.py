@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sovereign_agents.cli.common import out, parse_knobs, reported
 from sovereign_agents.errors import InputError
 from sovereign_agents.wording import count
+
+if TYPE_CHECKING:
+    from sovereign_agents.verification import Verifier
 
 eval_app = typer.Typer(
     help="Evals: prompt sensitivity, verification accuracy, retrieval quality.",
@@ -99,21 +102,23 @@ def sensitivity(
             out.print(f"written: {target / 'sensitivity.json'}, {target / 'sensitivity.png'}")
 
 
-VERIFIER_CHOICES = ("tfidf", "hybrid", "judge", "hybrid+judge")
+JUDGED_CHOICES = ("judge", "hybrid+judge")  # the hybrid with a chat model's stance judge
 
 
-def eval_verifier(name: str, llm: str | None, knobs: dict[str, Any] | None = None) -> object:
-    """A verifier by CLI name; the judge variants need a chat model (--llm)."""
+def eval_verifier(name: str, llm: str | None, knobs: dict[str, Any] | None = None) -> Verifier:
+    """A verifier by CLI name (a registered one, or a judged hybrid: needs --llm)."""
     from sovereign_agents.context import Context
-    from sovereign_agents.nodes.verify import verifier_for
+    from sovereign_agents.verification import VERIFIERS
+    from sovereign_agents.verification.resolve import build_verifier
 
-    if name not in VERIFIER_CHOICES:
-        raise InputError(f"unknown verifier {name!r}: use one of {', '.join(VERIFIER_CHOICES)}")
-    if name in ("judge", "hybrid+judge"):
+    choices = (*VERIFIERS, *JUDGED_CHOICES)
+    if name not in choices:
+        raise InputError(f"unknown verifier {name!r}: use one of {', '.join(choices)}")
+    if name in JUDGED_CHOICES:
         if not llm or llm == "extractive":
             raise InputError(f"--verifier {name} needs a chat model: --llm nvidia:<model>")
-        return verifier_for(Context(**{**(knobs or {}), "verifier": "hybrid", "llm": llm}))
-    return verifier_for(Context(**{**(knobs or {}), "verifier": name, "llm": "extractive"}))
+        return build_verifier(Context(**{**(knobs or {}), "verifier": "hybrid", "llm": llm}))
+    return build_verifier(Context(**{**(knobs or {}), "verifier": name, "llm": "extractive"}))
 
 
 @eval_app.command("verify")

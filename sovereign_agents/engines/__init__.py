@@ -1,13 +1,17 @@
-"""Engines behind the roles: the offline extractive engine, or a chat model."""
+"""Engines behind the roles: the offline ``ExtractiveEngine`` (extractive.py) and the
+``ChatEngine`` of a chat model (chat.py), side by side behind one ``Engine`` protocol
+(base.py). ``engine_for(role, context)`` resolves a role's model spec (``model_spec``) once
+per run."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sovereign_agents.context import ROLES, Context
+from sovereign_agents.context import MODEL_ROLES, Context
 from sovereign_agents.engines.base import Engine, RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
-from sovereign_agents.errors import ConfigError
+from sovereign_agents.model_spec import is_offline, parse_spec
+from sovereign_agents.per_run import per_run
 
 __all__ = ["EXTRACTIVE", "Engine", "RoleResult", "engine_for", "validate_specs"]
 
@@ -15,7 +19,8 @@ EXTRACTIVE = ExtractiveEngine()
 
 
 def is_extractive(spec: Any) -> bool:
-    return spec is None or (isinstance(spec, str) and spec in ("", "extractive"))
+    """The offline spec ('extractive', or none given)."""
+    return is_offline(spec)
 
 
 def is_engine(spec: Any) -> bool:
@@ -25,26 +30,27 @@ def is_engine(spec: Any) -> bool:
     )
 
 
-def engine_for(role: str, context: Context) -> Engine:
-    """The engine that runs ``role`` under ``context`` (the chat engine falls back by itself)."""
+def resolve_engine(role: str, context: Context) -> Engine:
+    """A new engine for ``role`` under ``context`` (the chat engine falls back by itself)."""
     spec = context.llm_for(role)
-    if is_extractive(spec):
-        return EXTRACTIVE
     if is_engine(spec):
-        return spec
-    if isinstance(spec, str) and not spec.startswith("nvidia:"):
-        raise ConfigError(
-            f"unknown llm spec {spec!r} for role {role}: use 'extractive', 'nvidia:<model>', "
-            "or pass a LangChain chat model through the Python API"
-        )
-    from sovereign_agents.models import chat_engine
+        engine: Engine = spec
+        return engine
+    if parse_spec(spec, "llm", f" for role {role}").offline:
+        return EXTRACTIVE
+    from sovereign_agents.engines.chat import chat_engine
 
     return chat_engine(spec, role, context)
 
 
+def engine_for(role: str, context: Context) -> Engine:
+    """The engine that runs ``role`` under ``context``, resolved once per run."""
+    return per_run(context, f"engine:{role}", lambda: resolve_engine(role, context))
+
+
 def validate_specs(context: Context) -> None:
     """Resolve every role's model spec once, so a bad spec fails before the run starts."""
-    for role in ROLES:
+    for role in MODEL_ROLES:
         engine_for(role, context)
     from sovereign_agents.embeddings import check_embeddings_spec
 

@@ -1,9 +1,10 @@
 """The small interface behind every role: one node, two engines (offline or chat model).
 
 A node asks ``engine_for(role, context)`` and calls the role's method. The offline
-``ExtractiveEngine`` computes each role from the run's data; ``ChatEngine`` (models.py)
-asks a chat model with the role's versioned prompt and falls back to the extractive engine
-when the model fails.
+``ExtractiveEngine`` (extractive.py) computes each role from the run's data; ``ChatEngine``
+(chat.py) asks a chat model with the role's versioned prompt and falls back to the
+extractive engine when the model fails. The stance judge is a role like the others: the
+hybrid verifier asks the ``judge`` role's engine when ``judges_stance`` (a chat model).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.schemas import (
     Claim,
     Draft,
@@ -37,6 +39,7 @@ class RoleResult(Generic[T]):
 
 class Engine(Protocol):
     name: str
+    judges_stance: bool  # whether ``judge`` labels claims (False: it returns no label)
 
     def plan(self, goal: str, anchor: Paper | None, n_queries: int) -> RoleResult[list[str]]: ...
 
@@ -67,3 +70,7 @@ class Engine(Protocol):
         n_queries: int,
         round: int,
     ) -> RoleResult[RevisionPlan]: ...
+
+    def judge(
+        self, claims: list[str], evidences: list[str]
+    ) -> RoleResult[list[JudgeOutput | None]]: ...

@@ -9,7 +9,8 @@
   (numbers, comparisons), saying plainly what no claim answers;
 * review: each reviewer scores 0-10 from the claims that bear on the goal (``relevance.py``)
   and whether its ask is answered, and names the claims at issue;
-* revise: drop unverified and off-goal claims, search again for the uncovered concepts.
+* revise: drop unverified and off-goal claims, search again for the uncovered concepts;
+* judge: no label (offline, the verifier's stance model judges each claim's stance).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from sovereign_agents import relevance as rel
 from sovereign_agents.engines.base import RoleResult
 from sovereign_agents.goal import GoalAnalysis, harvest_aliases, understand_goal
+from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.safety import looks_like_injection
 from sovereign_agents.schemas import (
     CitedSentence,
@@ -62,6 +64,7 @@ _CODE_CUE = re.compile(
 
 class ExtractiveEngine:
     name = NAME
+    judges_stance = False  # its judge labels nothing: the verifier's own stance stands
 
     # --- plan -----------------------------------------------------------------------------
     def plan(self, goal: str, anchor: Paper | None, n_queries: int) -> RoleResult[list[str]]:
@@ -109,6 +112,13 @@ class ExtractiveEngine:
             engine=NAME,
         )
         return RoleResult(review, NAME)
+
+    # --- judge ----------------------------------------------------------------------------
+    def judge(
+        self, claims: list[str], evidences: list[str]
+    ) -> RoleResult[list[JudgeOutput | None]]:
+        """No model reads the claims offline: no label (the hybrid's stance model judges)."""
+        return RoleResult([None] * len(claims), NAME)
 
     # --- revise ---------------------------------------------------------------------------
     def revise(

@@ -25,7 +25,13 @@ from sovereign_agents.errors import InputError
 from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs, train_files
 from sovereign_agents.evals.verification import DEFAULT_BATCH, evaluate, metrics_of
 from sovereign_agents.evals.verification_metrics import prf
-from sovereign_agents.hybrid import FEATURES, HybridParams, HybridVerifier, Logistic, pair_features
+from sovereign_agents.verification.hybrid import (
+    FEATURES,
+    HybridParams,
+    HybridVerifier,
+    Logistic,
+    pair_features,
+)
 
 PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / "hybrid_v1.json"
 STANCE_FEATURES = (

@@ -32,8 +32,8 @@ from sovereign_agents.errors import InputError
 from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs, train_files
 from sovereign_agents.evals.verification import DEFAULT_BATCH
 from sovereign_agents.evals.verification_metrics import prf
-from sovereign_agents.hybrid import FEATURES, pair_features
-from sovereign_agents.stance_model import (
+from sovereign_agents.verification.hybrid import FEATURES, pair_features
+from sovereign_agents.verification.stance_model import (
     LABELS,
     STANCE_FEATURES,
     Multinomial,

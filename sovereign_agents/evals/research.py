@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -42,6 +42,9 @@ from sovereign_agents.evals.research_metrics import (
     score_claim,
 )
 from sovereign_agents.evals.retrieval import convert_scifact
+
+if TYPE_CHECKING:
+    from sovereign_agents.verification import Verifier
 
 STANCE_LABELS = ("SUPPORT", "CONTRADICT")
 
@@ -167,7 +170,7 @@ def report_stances(
     claim: str,
     evidence: dict[str, set[int]],
     docs: dict[str, tuple[str, list[str]]],
-    verifier: Any,
+    verifier: Verifier,
 ) -> dict[str, str]:
     """The stance on ``claim`` of each paper the report kept evidence from (one verify call)."""
     papers = [d for d, idx in sorted(evidence.items()) if idx]
@@ -175,7 +178,7 @@ def report_stances(
         f"{docs[d][0]}. " + " ".join(docs[d][1][i].strip() for i in sorted(evidence[d]))
         for d in papers
     ]
-    verdicts = verifier.verify([claim] * len(papers), sources) if papers else []
+    verdicts = verifier.verify([claim] * len(papers), sources).verdicts if papers else []
     out = {}
     for paper, verdict in zip(papers, verdicts, strict=True):
         label = stance_label(verdict)
@@ -187,8 +190,8 @@ def report_stances(
 def run_claim(task: dict[str, Any]) -> ClaimRun:
     """One claim: run the graph into its folder, read the report, score it (a worker's job)."""
     from sovereign_agents.context import Context
-    from sovereign_agents.nodes.verify import verifier_for
     from sovereign_agents.runner import run_research
+    from sovereign_agents.verification.resolve import verifier_for
 
     gold = GoldClaim.model_validate(task["gold"])
     goal = goal_of(gold.claim)

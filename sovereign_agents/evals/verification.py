@@ -23,6 +23,7 @@ from sovereign_agents.evals.verification_metrics import (
     verification_metrics,
 )
 from sovereign_agents.schemas import Verification
+from sovereign_agents.verification import Verifier
 
 logger = logging.getLogger(__name__)
 DEFAULT_BATCH = 50
@@ -49,13 +50,13 @@ class VerifyRun(BaseModel):
 
 
 def verify_pairs(
-    verifier: Any, pairs: Sequence[Pair], batch: int = DEFAULT_BATCH
+    verifier: Verifier, pairs: Sequence[Pair], batch: int = DEFAULT_BATCH
 ) -> list[Verification]:
     """Every pair's Verification, ``batch`` pairs per verifier call."""
     out: list[Verification] = []
     for start in range(0, len(pairs), max(1, batch)):
         chunk = pairs[start : start + batch]
-        out += verifier.verify([p.claim for p in chunk], [p.source for p in chunk])
+        out += verifier.verify([p.claim for p in chunk], [p.source for p in chunk]).verdicts
     return out
 
 
@@ -64,7 +65,7 @@ def evidence_flag(v: Verification) -> bool:
     return v.evidence_found if v.evidence_found is not None else v.verified
 
 
-def evaluate(verifier: Any, pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> VerifyRun:
+def evaluate(verifier: Verifier, pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> VerifyRun:
     started = time.perf_counter()
     verdicts = verify_pairs(verifier, pairs, batch)
     seconds = time.perf_counter() - started
@@ -84,7 +85,7 @@ def evaluate(verifier: Any, pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -
     return VerifyRun(
         verifier=verifier.name,
         threshold=verifier.threshold,
-        description=verifier.describe(),
+        description=verifier.record().description,
         metrics=metrics_of(results),
         pairs_per_second=round(len(pairs) / seconds, 1) if seconds > 0 else 0.0,
         results=results,

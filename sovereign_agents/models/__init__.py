@@ -1,5 +1,7 @@
-"""Chat models and embeddings: NIM through langchain-nvidia-ai-endpoints, or any LangChain
-object passed in through the Python API."""
+"""Chat models and embeddings, the low-level pieces: NIM through
+langchain-nvidia-ai-endpoints or any LangChain object passed in through the Python API, the
+structured-call ladder, the model-call cache, error classification. The engines that run the
+roles with them live in ``engines`` (which imports this package; never the reverse)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,11 @@ from sovereign_agents.cache import cache_dir
 from sovereign_agents.context import Context
 from sovereign_agents.http_limits import HttpLimits, http_limits
 from sovereign_agents.models.call_cache import ModelCallCache
-from sovereign_agents.models.chat_engine import ChatEngine
 from sovereign_agents.models.nim_embeddings import ValidatedEmbeddings
 from sovereign_agents.models.specs import resolve_chat_model, resolve_nim_embeddings
 from sovereign_agents.models.structured import CallPolicy
 
-__all__ = ["ChatEngine", "chat_engine", "nvidia_embeddings", "resolve_chat_model"]
+__all__ = ["model_setup", "nvidia_embeddings", "resolve_chat_model"]
 
 
 def model_setup(
@@ -39,11 +40,6 @@ def model_setup(
         deadline_s=context.request_deadline_s,
     )
     return model, policy, cache
-
-
-def chat_engine(spec: Any, role: str, context: Context) -> ChatEngine:
-    model, policy, cache = model_setup(spec, context)
-    return ChatEngine(model, context, role, policy=policy, cache=cache)
 
 
 def nvidia_embeddings(

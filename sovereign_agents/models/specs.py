@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.http_limits import HttpLimits, bound_session, http_limits
+from sovereign_agents.model_spec import parse_spec
 from sovereign_agents.models.errors import note_retry_after
 
 _CHAT: dict[tuple[str, str | None, bool, int, HttpLimits], BaseChatModel] = {}
@@ -88,7 +89,8 @@ def resolve_chat_model(
     ``limits`` (default: the default context's ``http_limits(..., "chat")``)."""
     if isinstance(spec, BaseChatModel):
         return spec
-    if not (isinstance(spec, str) and spec.startswith("nvidia:") and len(spec) > 7):
+    parsed = parse_spec(spec)
+    if not parsed.nvidia:
         raise ConfigError(
             f"unknown llm spec {spec!r}: use 'extractive', 'nvidia:<model>', or pass a LangChain "
             "chat model through the Python API"
@@ -102,7 +104,7 @@ def resolve_chat_model(
 
             try:
                 _CHAT[cache_key] = model = ChatNVIDIA(
-                    model=spec.removeprefix("nvidia:"),
+                    model=parsed.model,
                     base_url=url,
                     api_key=key,
                     temperature=0.0,

@@ -9,10 +9,10 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for
 from sovereign_agents.nodes.common import context_of
-from sovereign_agents.nodes.verify import verify_threshold
 from sovereign_agents.signals import RunSignals, measure
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import traced
+from sovereign_agents.verification.resolve import recorded_verifier
 
 
 def run_signals(state: ResearchState, context: Context, with_draft: bool) -> RunSignals:
@@ -20,7 +20,7 @@ def run_signals(state: ResearchState, context: Context, with_draft: bool) -> Run
         state["goal"],
         active_claims(state),
         state.get("papers", []),
-        threshold=verify_threshold(context),
+        threshold=recorded_verifier(state, context).threshold,
         min_relevance=context.search.min_relevance,
         round=state.get("revision_round", 0),
         draft=state.get("draft") if with_draft else None,

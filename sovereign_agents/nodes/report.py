@@ -9,11 +9,11 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.nodes.draft import run_signals
-from sovereign_agents.nodes.verify import verifier_for
 from sovereign_agents.report import build_report, render_markdown
 from sovereign_agents.search import search_backend
 from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import traced
+from sovereign_agents.verification.resolve import recorded_verifier
 
 
 @traced("report")
@@ -24,6 +24,6 @@ def report(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         context,
         signals=run_signals(state, context, with_draft=True),
         search_description=search_backend(context).describe(),
-        verifier=verifier_for(context),
+        verifier=recorded_verifier(state, context),
     )
     return {"report": data, "report_markdown": render_markdown(data)}

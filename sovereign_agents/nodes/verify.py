@@ -1,7 +1,9 @@
 """verify: score every active claim against its source, all pairs in one call.
 
-The verifier comes from the context: ``tfidf`` (the reference) or ``hybrid`` (the default),
-which with a chat model for the ``judge`` role also checks each claim's stance.
+The verifier comes from the context (``verification.registry``): ``tfidf`` (the reference),
+``hybrid`` (the default; with a chat model for the ``judge`` role it also checks each
+claim's stance), or a ``Verifier`` object. It is built once per run; its record goes into
+the state once (``verifier``), where the later nodes and the report read it.
 """
 
 from __future__ import annotations
@@ -12,49 +14,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.engines import is_engine, is_extractive
-from sovereign_agents.errors import ConfigError
-from sovereign_agents.hybrid import HybridVerifier
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
 from sovereign_agents.tracing import emit, traced
-from sovereign_agents.verify import TfidfVerifier
+from sovereign_agents.verification.resolve import verifier_for
 from sovereign_agents.wording import count
-
-
-def judge_spec(context: Context) -> Any | None:
-    """The chat model spec of the stance judge, or None when stance is not checked."""
-    spec = context.llm_for("judge")
-    if not context.verification.stance_judge or context.verification.verifier != "hybrid":
-        return None
-    if is_extractive(spec) or is_engine(spec):
-        return None
-    return spec
-
-
-def verifier_for(context: Context, with_judge: bool = True) -> Any:
-    """The run's verifier (``verify(claims, sources)``, ``threshold``, ``describe()``)."""
-    if context.verification.verifier == "tfidf":
-        threshold = (
-            0.15
-            if context.verification.verify_threshold is None
-            else context.verification.verify_threshold
-        )
-        return TfidfVerifier(threshold=threshold, ngram_range=context.verification.ngram_range)
-    if context.verification.verifier == "hybrid":
-        hybrid = HybridVerifier(threshold_override=context.verification.verify_threshold)
-        spec = judge_spec(context) if with_judge else None
-        if spec is None:
-            return hybrid
-        from sovereign_agents.judge import JudgedVerifier, judge_from_spec
-
-        return JudgedVerifier(hybrid, judge_from_spec(spec, context))
-    raise ConfigError(f"unknown verifier {context.verification.verifier!r}")
-
-
-def verify_threshold(context: Context) -> float:
-    return float(verifier_for(context, with_judge=False).threshold)
 
 
 def pinned(verification: Verification, paper: Paper) -> Verification:
@@ -70,10 +35,10 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     papers = {p.paper.id: p.paper for p in state.get("papers", [])}
     claims = [c for c in claims if c.paper_id in papers]
     verifier = verifier_for(context)
-    verdicts = verifier.verify([c.text for c in claims], [papers[c.paper_id].text for c in claims])
+    result = verifier.verify([c.text for c in claims], [papers[c.paper_id].text for c in claims])
     updated = [
         c.model_copy(update={"verification": pinned(v, papers[c.paper_id])})
-        for c, v in zip(claims, verdicts, strict=True)
+        for c, v in zip(claims, result.verdicts, strict=True)
     ]
     n_verified = sum(1 for c in updated if c.verified)
     emit(
@@ -84,11 +49,13 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         }
     )
     out: dict[str, Any] = {"claims": updated}
-    judge = getattr(verifier, "judge", None)
-    if judge is not None:
-        out["uncertainties"] = list(verifier.notes)
-        out["model_calls"] = verifier.model_calls
-        prompts = state.get("prompts", [])
-        if not any(p.get("role") == "judge" for p in prompts):
-            out["prompts"] = [judge.prompt.record(judge.name)]
+    if "verifier" not in state:
+        record = verifier.record()
+        out["verifier"] = record
+        if record.prompts:
+            out["prompts"] = list(record.prompts)
+    if result.uncertainties:
+        out["uncertainties"] = list(result.uncertainties)
+    if result.model_calls:
+        out["model_calls"] = result.model_calls
     return out

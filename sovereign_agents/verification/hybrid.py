@@ -34,9 +34,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from threadpoolctl import threadpool_limits
 
 from sovereign_agents.schemas import Stance, Verification
-from sovereign_agents.stance import direction_conflict, directions, is_negated, numbers
-from sovereign_agents.stance_model import StanceModel, feature_rows, load_stance_model
 from sovereign_agents.text import analyze, split_sentences
+from sovereign_agents.verification.base import (
+    FittedParams,
+    Verdicts,
+    VerifierRecord,
+)
+from sovereign_agents.verification.cues import direction_conflict, directions, is_negated, numbers
+from sovereign_agents.verification.stance_model import StanceModel, feature_rows, load_stance_model
 
 PARAMS_FILE = "hybrid_v1.json"
 LSA_DIM = 64
@@ -233,15 +238,27 @@ class HybridParams:
     evidence_threshold: float
     threshold: float
     provenance: dict[str, Any] = field(default_factory=dict)
+    file: str = PARAMS_FILE  # where it was loaded from (verifier_params/<file>)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HybridParams:
+    def from_dict(cls, data: dict[str, Any], file: str = PARAMS_FILE) -> HybridParams:
         return cls(
             evidence=Logistic.from_dict(data["evidence"]),
             stance=Logistic.from_dict(data["stance"]),
             evidence_threshold=float(data["evidence_threshold"]),
             threshold=float(data["threshold"]),
             provenance=dict(data.get("provenance", {})),
+            file=file,
+        )
+
+    def record(self) -> FittedParams:
+        prov = self.provenance
+        return FittedParams(
+            file=self.file,
+            fitted=prov.get("date"),
+            data_sha256=prov.get("data", {}).get("claims_sha256"),
+            evidence_threshold=self.evidence_threshold,
+            held_out=prov.get("metrics", {}).get("held_out"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,7 +276,7 @@ class HybridParams:
 def load_params(name: str = PARAMS_FILE) -> HybridParams:
     """The shipped parameters (``sovereign_agents/verifier_params/<name>``)."""
     text = resources.files("sovereign_agents").joinpath("verifier_params", name).read_text()
-    return HybridParams.from_dict(json.loads(text))
+    return HybridParams.from_dict(json.loads(text), file=name)
 
 
 def _default_stance() -> StanceModel:
@@ -304,6 +321,24 @@ class HybridVerifier:
             + f"; threshold={self.threshold} (verified when confidence >= {self.threshold})"
         )
 
+    def record(self) -> VerifierRecord:
+        stance = self.stance
+        return VerifierRecord(
+            name=self.name,
+            threshold=self.threshold,
+            description=self.describe(),
+            params=self.params.record(),
+            stance_model=stance.record() if stance is not None else None,
+            stance=stance.describe() if stance is not None else "not checked",
+            caveat=(
+                "Stance was not checked (no chat model for the entailment judge, no "
+                "stance model): the hybrid verifier finds the evidence sentence and "
+                "scores it with lexical, semantic and negation/number cues fitted on "
+                "SciFact (biomedical claims), which catch few contradictions; a verified "
+                "claim may be contradicted by its source."
+            ),
+        )
+
     def probabilities(
         self, claims: Sequence[str], sources: Sequence[str]
     ) -> tuple[np.ndarray, np.ndarray, list[Scored], np.ndarray | None]:
@@ -322,7 +357,7 @@ class HybridVerifier:
     def scores(self, claims: Sequence[str], sources: Sequence[str]) -> np.ndarray:
         return self.probabilities(claims, sources)[1]
 
-    def verify(self, claims: Sequence[str], sources: Sequence[str]) -> list[Verification]:
+    def verify(self, claims: Sequence[str], sources: Sequence[str]) -> Verdicts:
         p_evidence, p_support, scored, proba = self.probabilities(claims, sources)
         labels: list[str | None] = [None] * len(scored)
         if proba is not None and self.stance is not None:
@@ -361,4 +396,4 @@ class HybridVerifier:
                     },
                 )
             )
-        return out
+        return Verdicts(out)

@@ -1,4 +1,5 @@
-"""Cheap stance cues between two texts: negation, direction words, numbers.
+"""Cheap stance cues between two texts: negation, direction words, numbers; and the TF-IDF
+similarity of claims across papers (``cross_support``, ``opposing_claims``).
 
 Used as features by the hybrid verifier and to flag claims of different papers that oppose
 each other. They are cues, not entailment: a judge model checks stance when one is configured.
@@ -7,7 +8,12 @@ each other. They are cues, not entailment: a judge model checks stance when one 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from sovereign_agents.schemas import Claim
 from sovereign_agents.text import tokens
 
 NEGATIONS = frozenset(
@@ -148,3 +154,51 @@ def opposition_cues(a: str, b: str) -> list[str]:
     if number_mismatch(a, b):
         cues.append("numbers")
     return cues
+
+
+def cross_support(claims: Sequence[str], papers: Sequence[str]) -> np.ndarray:
+    """For each claim, its best TF-IDF cosine with a claim from a *different* paper.
+
+    A signal beside verification (never instead of it): a claim no other paper echoes is
+    single-source.
+    """
+    n = len(claims)
+    if n < 2:
+        return np.zeros(n)
+    try:
+        matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(claims)
+    except ValueError:
+        return np.zeros(n)
+    similarity = (matrix @ matrix.T).toarray()
+    paper_ids = np.asarray(papers)
+    similarity[paper_ids[:, None] == paper_ids[None, :]] = 0.0
+    return similarity.max(axis=1)
+
+
+OPPOSING_SIMILARITY = 0.3  # TF-IDF cosine above which two claims are on the same topic
+
+
+def opposing_claims(
+    claims: Sequence[Claim], min_similarity: float = OPPOSING_SIMILARITY
+) -> list[tuple[Claim, Claim, list[str]]]:
+    """Pairs of claims from different papers, on the same topic (TF-IDF cosine >=
+    ``min_similarity``), whose wording opposes: negation, up/down direction, or numbers."""
+    if len(claims) < 2:
+        return []
+    try:
+        matrix = TfidfVectorizer(ngram_range=(1, 2), stop_words="english").fit_transform(
+            [c.text for c in claims]
+        )
+    except ValueError:
+        return []
+    similarity = (matrix @ matrix.T).toarray()
+    out = []
+    for i, a in enumerate(claims):
+        for j in range(i + 1, len(claims)):
+            b = claims[j]
+            if a.paper_id == b.paper_id or similarity[i, j] < min_similarity:
+                continue
+            cues = opposition_cues(a.text, b.text)
+            if cues:
+                out.append((a, b, cues))
+    return out

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from sovereign_agents.stance import directions, negation_count, numbers
 from sovereign_agents.text import analyze, stem, tokens
+from sovereign_agents.verification.base import StanceModelRecord
+from sovereign_agents.verification.cues import directions, negation_count, numbers
 
 PARAMS_FILE = "stance_v1.json"
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
@@ -291,6 +292,15 @@ class StanceModel:
         accuracy = self.held_out_accuracy
         held = f"held-out 3-way accuracy {accuracy:.2f}" if accuracy is not None else "unmeasured"
         return f"stance model {self.name} ({held})"
+
+    def record(self) -> StanceModelRecord:
+        return StanceModelRecord(
+            name=self.name,
+            file=f"{self.name}.json",
+            fitted=self.provenance.get("date"),
+            threshold=self.threshold,
+            held_out=self.provenance.get("metrics", {}).get("held_out"),
+        )
 
     def decide(self, proba: np.ndarray, threshold: float | None = None) -> list[str]:
         """Labels: SUPPORT at P(SUPPORT) >= threshold (the model's own unless given), else
