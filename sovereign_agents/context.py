@@ -169,7 +169,10 @@ def _backend(value: Any) -> Any:
         return value
     if not isinstance(value, str) and callable(getattr(value, "search", None)):
         return value  # a SearchBackend object (e.g. replay.ReplaySearch)
-    raise PydanticCustomError("backend", "not a search backend")
+    names = ", ".join((AUTO, *source_names()))
+    raise PydanticCustomError(
+        "backend", "not a search backend", {"allowed": f"{names} or a SearchBackend object"}
+    )
 
 
 class SearchConfig(Group):
@@ -237,7 +240,14 @@ def _verifier(value: Any) -> Any:
         return value
     if not isinstance(value, str) and isinstance(value, Verifier):
         return value  # an object with name, threshold, verify() and record()
-    raise PydanticCustomError("verifier", "not a verifier")
+    raise PydanticCustomError(
+        "verifier",
+        "not a verifier",
+        {
+            "allowed": f"one of {', '.join(VERIFIERS)} or an object with name, threshold, "
+            "verify() and record()"
+        },
+    )
 
 
 def _ngram_range(value: tuple[int, int]) -> tuple[int, int]:

@@ -141,7 +141,11 @@ BOUND_ERRORS = {"greater_than_equal", "greater_than", "less_than_equal"}
 
 
 def _allowed(owner: type[BaseModel], name: str, error: Any) -> str:
-    """What ``owner.name`` accepts: its own ``allowed`` text, else its kind and bounds."""
+    """What ``owner.name`` accepts: the error's own ``allowed`` (a validator that knows the
+    registered names says them), the field's ``allowed`` text, else its kind and bounds."""
+    said = error.get("ctx") or {}
+    if "allowed" in said:
+        return str(said["allowed"])
     field = owner.model_fields[name]
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if "allowed" in extra:

@@ -157,9 +157,13 @@ def test_objects_are_taken_where_a_knob_allows_them() -> None:
         def search(self, query: str, k: int) -> list[Any]:
             return []
 
-    class Verifier:
+    class Verifier:  # the verification.Verifier protocol
         name = "mine"
         threshold = 0.5
+
+        def verify(self, claims: Any, sources: Any) -> Any: ...
+
+        def record(self) -> Any: ...
 
     context = Context(search=Backend(), verifier=Verifier())
     assert context.search.backend.name == "mine" and context.verification.verifier.name == "mine"
@@ -326,8 +330,13 @@ def test_a_knob_is_read_through_its_group_only() -> None:
 
 
 def test_a_run_made_with_python_objects_says_so_when_rebuilt() -> None:
-    class Verifier:
+    class Verifier:  # the verification.Verifier protocol
         name = "mine"
+        threshold = 0.5
+
+        def verify(self, claims: Any, sources: Any) -> Any: ...
+
+        def record(self) -> Any: ...
 
     recorded = Context(verifier=Verifier()).describe()
     run = {"run_id": "r", "thread_id": "r", "goal": GOAL, "context": recorded}

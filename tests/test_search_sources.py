@@ -88,7 +88,10 @@ def toy_run(toy: ToySearch, tmp_path_factory: pytest.TempPathFactory) -> RunResu
 
 def test_a_name_is_a_source_only_once_registered() -> None:
     assert source_names()[:2] == ("local", "arxiv")
-    with pytest.raises(ConfigError, match=r"^search must be auto, local or arxiv, not 'nope'$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^search.backend must be auto, local, arxiv or a SearchBackend object, not 'nope'$",
+    ):
         Context(search="nope")
     register_source("nope", lambda context: ToySearch([]))
     try:
@@ -98,7 +101,9 @@ def test_a_name_is_a_source_only_once_registered() -> None:
         register_source("nope", lambda context: ToySearch([]), replace=True)
     finally:
         unregister_source("nope")
-    with pytest.raises(ConfigError, match=r"auto, local or arxiv, not 'nope'$"):
+    with pytest.raises(
+        ConfigError, match=r"auto, local, arxiv or a SearchBackend object, not 'nope'$"
+    ):
         Context(search="nope")
     for bad in ("auto", "", "two words"):
         with pytest.raises(ConfigError, match="plain name"):

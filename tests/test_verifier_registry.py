@@ -67,9 +67,9 @@ def test_context_takes_a_registered_name_or_a_verifier_object() -> None:
     assert isinstance(build_verifier(Context(verifier="tfidf")), TfidfVerifier)
     with pytest.raises(ConfigError, match="verifier must be one of"):
         Context(verifier="bm25")
-    with pytest.raises(ConfigError, match="verifier must be a name"):
+    with pytest.raises(ConfigError, match=r"verifier must be one of hybrid, tfidf or an object"):
         Context(verifier=object())
-    with pytest.raises(ConfigError, match="verifier must be a name"):
+    with pytest.raises(ConfigError, match=r"verifier must be one of hybrid, tfidf or an object"):
         Context(verifier=3)
 
 
@@ -86,7 +86,7 @@ def test_a_registered_verifier_runs_once_per_run_and_the_report_reads_its_record
     built: list[WordShare] = []
 
     def factory(context: Context, judge: object) -> Verifier:
-        built.append(WordShare(threshold=0.5 if context.verify_threshold is None else 0.9))
+        built.append(WordShare(threshold=0.5 if context.verification.verify_threshold is None else 0.9))
         return built[-1]
 
     monkeypatch.setitem(VERIFIERS, "word-share", factory)
