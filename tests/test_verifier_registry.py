@@ -86,7 +86,9 @@ def test_a_registered_verifier_runs_once_per_run_and_the_report_reads_its_record
     built: list[WordShare] = []
 
     def factory(context: Context, judge: object) -> Verifier:
-        built.append(WordShare(threshold=0.5 if context.verification.verify_threshold is None else 0.9))
+        built.append(
+            WordShare(threshold=0.5 if context.verification.verify_threshold is None else 0.9)
+        )
         return built[-1]
 
     monkeypatch.setitem(VERIFIERS, "word-share", factory)
