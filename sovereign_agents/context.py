@@ -13,11 +13,10 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from sovereign_agents import roles
 from sovereign_agents.errors import ConfigError
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
-MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
 VERIFIERS = ("hybrid", "tfidf")
 MAX_ANSWER_CHARS = 100_000  # default of Context.max_answer_chars (and of models.CallPolicy)
 
@@ -334,12 +333,12 @@ class Context:
             self.policy = replace(self.policy, approve_threshold=self.approve_threshold)
         if isinstance(self.ngram_range, list):
             self.ngram_range = (int(self.ngram_range[0]), int(self.ngram_range[1]))
-        unknown = set(self.role_llms) - set(MODEL_ROLES)
+        unknown = set(self.role_llms) - set(roles.model_roles())
         if unknown:
             raise ConfigError(
-                f"role_llms names unknown roles: {sorted(unknown)}; known: {MODEL_ROLES}"
+                f"role_llms names unknown roles: {sorted(unknown)}; known: {roles.model_roles()}"
             )
-        unknown = set(self.prompt_versions) - set(ROLES)
+        unknown = set(self.prompt_versions) - set(roles.engine_roles())
         if unknown:
             raise ConfigError(f"prompt_versions names unknown roles: {sorted(unknown)}")
         if isinstance(self.search, str) and self.search not in {"auto", "local", "arxiv"}:

@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field
 from sovereign_agents.context import Context
 from sovereign_agents.engines import is_extractive
 from sovereign_agents.escaping import md_cell, md_text, safe_link
+from sovereign_agents.roles import in_order, reviewer_names
 from sovereign_agents.schemas import Claim, Draft, TribunalRound, Uncertainty
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.stance_model import load_stance_model
 from sovereign_agents.state import ResearchState
 from sovereign_agents.verify import opposing_claims
-from sovereign_agents.wording import count, score
+from sovereign_agents.wording import count, number_word, score
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -381,7 +382,8 @@ def uncertainties(state: ResearchState, context: Context, signals: RunSignals) -
         for flag in signals.goal_flags
     ]
     notes += list(state.get("uncertainties", []))
-    if all(is_extractive(context.llm_for(r)) for r in ("extractor", "skeptic")):
+    offline = ("extractor", *reviewer_names())  # the roles this note speaks of
+    if all(is_extractive(context.llm_for(r)) for r in offline):
         notes.append(
             Uncertainty(
                 kind="config",
@@ -533,6 +535,14 @@ def results_line(r: Mapping[str, Any]) -> str:
     )
 
 
+def reviewer_roster(r: Mapping[str, Any]) -> list[str]:
+    """The reviewer roles that sat in this run, in the registry's order (roles.py; a role
+    the registry of this process lacks comes last)."""
+    seen = [role for rnd in r["tribunal"]["rounds"] for role in rnd["scores"]]
+    seen += [rv["role"] for rv in r["tribunal"]["reviews"]]
+    return in_order(seen)
+
+
 def render_markdown(r: dict[str, Any]) -> str:
     t = r["tribunal"]
     active = [c for c in r["claims"] if c["dropped_in_round"] is None]
@@ -651,9 +661,8 @@ def methodology(r: dict[str, Any]) -> list[str]:
         rounds.setdefault(q["round"], []).append(q["query"])
     chat = {md_text(k): md_text(v) for k, v in r["models"]["chat"].items()}
     engines = sorted(set(chat.values()))
-    tribunal_engines = ", ".join(
-        f"{role.upper()}={chat.get(role, '?')}" for role in ("skeptic", "validator", "synthesizer")
-    )
+    reviewers = [md_text(role) for role in reviewer_roster(r)]
+    tribunal_engines = ", ".join(f"{role.upper()}={chat.get(role, '?')}" for role in reviewers)
     dim = r["models"]["embedding_dim"]
     query_text = " ".join(
         f"Round {n}: " + "; ".join(f"'{md_cell(q)}'" for q in qs) + "." for n, qs in rounds.items()
@@ -690,8 +699,9 @@ def methodology(r: dict[str, Any]) -> list[str]:
         ),
         "",
         (
-            f"Tribunal: 3-role parallel review (SKEPTIC/VALIDATOR/SYNTHESIZER; {tribunal_engines}), "
-            f"score = mean of the three; one revision round when the mean < "
+            f"Tribunal: {len(reviewers)}-role parallel review "
+            f"({'/'.join(role.upper() for role in reviewers)}; {tribunal_engines}), "
+            f"score = mean of the {number_word(len(reviewers))}; one revision round when the mean < "
             f"{ctx['approve_threshold']} (at most {ctx['max_revisions']}). Policy: AUTO_APPROVE at "
             f"score >= {rules['approve_threshold']} with >= "
             f"{count(rules['min_verified_claims'], 'verified claim')}; REJECT with fewer than "

@@ -1,4 +1,5 @@
-"""The tribunal: three named reviewer nodes in parallel, then aggregate and route."""
+"""The tribunal: one named node per reviewer of the registry (roles.py), in parallel, then
+aggregate and route."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def verdict_for(score: float, round_: int, context: Context) -> TribunalVerdict:
 
 @traced("aggregate")
 def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The tribunal score is the mean of the three reviews; their spread is kept beside it."""
+    """The tribunal score is the mean of the round's reviews; their spread is kept beside it."""
     context = context_of(runtime)
     round_ = state.get("revision_round", 0)
     reviews = sorted((r for r in current_reviews(state) if r.round == round_), key=lambda r: r.role)
