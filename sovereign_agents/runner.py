@@ -26,7 +26,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from sovereign_agents import goal, schemas
+from sovereign_agents import goal, schemas, state
 from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
@@ -50,7 +50,7 @@ def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
     return [
         (module.__name__, c.__name__)
-        for module in (schemas, goal)
+        for module in (schemas, goal, state)
         for c in (getattr(module, n) for n in dir(module))
         if isinstance(c, type)
         and c.__module__ == module.__name__

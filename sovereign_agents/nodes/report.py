@@ -8,11 +8,11 @@ from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import context_of, search_backend
-from sovereign_agents.nodes.draft import run_signals
-from sovereign_agents.nodes.verify import verifier_for
 from sovereign_agents.report import build_report, render_markdown
+from sovereign_agents.round_signals import signals_of
 from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import traced
+from sovereign_agents.verifiers import verifier_for
 
 
 @traced("report")
@@ -21,7 +21,7 @@ def report(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     data = build_report(
         state,
         context,
-        signals=run_signals(state, context, with_draft=True),
+        signals=signals_of(state, context),
         search_description=search_backend(context).describe(),
         verifier=verifier_for(context),
     )
