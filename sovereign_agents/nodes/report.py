@@ -18,11 +18,11 @@ from sovereign_agents.verifiers import verifier_for
 @traced("report")
 def report(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
-    data = build_report(
+    built = build_report(
         state,
         context,
         signals=signals_of(state, context),
         search_description=search_backend(context).describe(),
         verifier=verifier_for(context),
     )
-    return {"report": data, "report_markdown": render_markdown(data)}
+    return {"report": built.as_json(), "report_markdown": render_markdown(built)}
