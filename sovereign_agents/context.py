@@ -22,13 +22,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sovereign_agents import presets
+from sovereign_agents import presets, roles
 from sovereign_agents.errors import ContextError
 from sovereign_agents.knobs import Group, Number, PathText, Whole, one_line
 
 DATE = r"^\d{4}-\d{2}-\d{2}$"
-ROLES = ("planner", "extractor", "writer", "skeptic", "validator", "synthesizer", "reviser")
-MODEL_ROLES = (*ROLES, "judge")  # the judge runs inside verify, only with a chat model
 MAX_ANSWER_CHARS = 100_000  # default of Context.max_answer_chars (and of models.CallPolicy)
 
 
@@ -114,7 +112,7 @@ class ModelsConfig(Group):
     role_llms: dict[str, Any] = Field(
         default_factory=dict,
         description="per-role override of `llm`, e.g. {'skeptic': 'nvidia:...'}",
-        json_schema_extra={"allowed": f"an object keyed by role ({', '.join(MODEL_ROLES)})"},
+        json_schema_extra={"allowed": "an object keyed by role (roles.model_roles())"},
     )
     model_cache: bool = Field(
         default=False,
@@ -144,7 +142,7 @@ class ModelsConfig(Group):
     prompt_versions: dict[str, str] = Field(
         default_factory=dict,
         description="role -> prompt version (default: the highest version)",
-        json_schema_extra={"allowed": f"an object role -> version, roles: {', '.join(ROLES)}"},
+        json_schema_extra={"allowed": "an object role -> version (roles.engine_roles())"},
     )
     prompts_dir: PathText | None = Field(
         default_factory=lambda: _env("SOVEREIGN_PROMPTS_DIR"),
@@ -154,12 +152,12 @@ class ModelsConfig(Group):
     @field_validator("role_llms")
     @classmethod
     def _known_model_roles(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _role_names(value, MODEL_ROLES, "role_llms")
+        return _role_names(value, roles.model_roles(), "role_llms")
 
     @field_validator("prompt_versions")
     @classmethod
     def _known_prompt_roles(cls, value: dict[str, str]) -> dict[str, str]:
-        return _role_names(value, ROLES, "prompt_versions")
+        return _role_names(value, roles.engine_roles(), "prompt_versions")
 
 
 def _backend(value: Any) -> Any:

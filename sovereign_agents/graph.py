@@ -1,7 +1,7 @@
 """The research graph, wired on one screen.
 
 plan -> search (one Send per query) -> index -> extract (one Send per paper) -> verify
--> draft -> skeptic | validator | synthesizer (parallel) -> aggregate
+-> draft -> skeptic | validator | synthesizer (parallel; the reviewers of roles.py) -> aggregate
 -> revise -> search ... (once, while the mean < 6.5)
    or -> human_review (pauses on disputed claims only with review_disputed) -> policy -> report
 """
@@ -13,6 +13,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from sovereign_agents import roles
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.draft import draft
 from sovereign_agents.nodes.extract import extract
@@ -25,7 +26,6 @@ from sovereign_agents.nodes.revise import revise
 from sovereign_agents.nodes.search import search
 from sovereign_agents.nodes.tribunal import aggregate, make_reviewer, route_after_tribunal
 from sovereign_agents.nodes.verify import verify
-from sovereign_agents.schemas import REVIEWER_ROLES
 from sovereign_agents.state import (
     ExtractTask,
     InputState,
@@ -40,7 +40,11 @@ GRAPH_NAME = "sovereign_research"
 
 
 def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputState]:
-    """The uncompiled graph, for callers who compile it themselves or extend it."""
+    """The uncompiled graph, for callers who compile it themselves or extend it. The
+    tribunal is the registry's reviewers (roles.py), checked here: a reviewer without an
+    offline scorer fails now, not half-way through a run."""
+    roles.check_roles()
+    reviewers = roles.reviewer_names()
     g = StateGraph(
         ResearchState, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
@@ -50,7 +54,7 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
     g.add_node("extract", extract, input_schema=ExtractTask)  # type: ignore[call-overload]
     g.add_node("verify", verify)
     g.add_node("draft", draft)
-    for role in REVIEWER_ROLES:
+    for role in reviewers:
         g.add_node(role, make_reviewer(role))
     g.add_node("aggregate", aggregate)
     g.add_node("revise", revise)
@@ -64,10 +68,10 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
     g.add_conditional_edges("index", fan_out_papers, ["extract", "verify"])
     g.add_edge("extract", "verify")
     g.add_edge("verify", "draft")
-    for role in REVIEWER_ROLES:
+    for role in reviewers:
         g.add_edge("draft", role)
         # One plain edge per reviewer, not the fan-in ``add_edge([...], "aggregate")``: the
-        # reviewers always run in one step (all three leave draft), so aggregate runs once
+        # reviewers always run in one step (all leave draft), so aggregate runs once
         # after them either way, but the fan-in's barrier channel keeps a set of names across
         # rounds that LangGraph checkpoints by reference; with background checkpoint saves,
         # round 2's reviewers wrote into round 1's saved checkpoints (a phantom ``aggregate``

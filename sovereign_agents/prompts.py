@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from sovereign_agents import roles as roles_registry
 from sovereign_agents.errors import PromptError
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<meta>.*?)\n---\s*\n(?P<body>.*)\Z", re.DOTALL)
@@ -173,5 +174,14 @@ def load_prompt(
 def load_run_prompts(
     versions: dict[str, str], prompts_dir: str | None, roles: tuple[str, ...]
 ) -> dict[str, Prompt]:
-    """Every role's prompt for a run, loaded (and so validated) before the run starts."""
-    return {role: load_prompt(role, versions.get(role), prompts_dir) for role in roles}
+    """Every role's prompt for a run, loaded (and so validated) before the run starts; each
+    answers in the output schema its role has in the registry (``roles.py``)."""
+    prompts = {role: load_prompt(role, versions.get(role), prompts_dir) for role in roles}
+    for name, prompt in prompts.items():
+        expected = roles_registry.role(name).output.__name__
+        if prompt.output != expected:
+            raise PromptError(
+                f"{prompt.path}: output {prompt.output!r}, but role {name!r} answers in "
+                f"{expected} (roles.py)"
+            )
+    return prompts

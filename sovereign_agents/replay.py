@@ -33,9 +33,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
-from sovereign_agents.context import MODEL_ROLES, Context
+from sovereign_agents.context import Context
 from sovereign_agents.errors import InputError
 from sovereign_agents.model_spec import is_offline, is_spec_string
+from sovereign_agents.roles import model_roles
 from sovereign_agents.schemas import Paper
 from sovereign_agents.tracing import message_key, text_key
 from sovereign_agents.wording import count
@@ -221,7 +222,7 @@ def replay_context(run_dir: Path, **overrides: Any) -> Context:
     }
     role_specs = {
         role: (recorded.get("role_llms") or {}).get(role, recorded.get("llm"))
-        for role in MODEL_ROLES
+        for role in model_roles()
     }
     modelled = {r: spec for r, spec in role_specs.items() if not is_offline(spec)}
     if modelled:

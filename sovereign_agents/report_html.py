@@ -8,7 +8,7 @@ Everything that comes from sources and models (titles, abstracts, claims, issues
 URLs) goes through :func:`text` / :func:`attr` (``html.escape``, control and bidi characters
 made visible) and links through :func:`safe_url` (http(s) only), so hostile strings render as
 inert text. Rosters and thresholds are read from the report and from where they are defined
-(``schemas.REVIEWER_ROLES``, the ``Review.score`` bounds, the run's context and verifier).
+(``roles.py``, the ``Review.score`` bounds, the run's context and verifier).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from annotated_types import Ge, Le
 
 from sovereign_agents.nodes.human_review import dispute_reasons, flagged_claims
-from sovereign_agents.report import results_line
-from sovereign_agents.schemas import REVIEWER_ROLES, Policy, Review, Stance
+from sovereign_agents.report import results_line, reviewer_roster
+from sovereign_agents.schemas import Policy, Review, Stance
 
 UNCHECKED = "unchecked"
 STANCES: tuple[str, ...] = (*get_args(Stance), UNCHECKED)
@@ -102,16 +102,6 @@ def score_range() -> tuple[float, float]:
     return low, high
 
 
-def roster(r: Mapping[str, Any]) -> list[str]:
-    """The reviewer roles that sat in this run, in the roster's order (unknown roles last)."""
-    seen: list[str] = []
-    for rnd in r["tribunal"]["rounds"]:
-        seen += [role for role in rnd["scores"] if role not in seen]
-    seen += [rv["role"] for rv in r["tribunal"]["reviews"] if rv["role"] not in seen]
-    order: dict[str, int] = {role: i for i, role in enumerate(REVIEWER_ROLES)}
-    return sorted(seen, key=lambda role: (order.get(role, len(order)), role))
-
-
 def approve_threshold(r: Mapping[str, Any]) -> float:
     return float(r["context"]["approve_threshold"])
 
@@ -139,7 +129,7 @@ def _date(created_at: str) -> str:
 def tribunal_chart(r: Mapping[str, Any]) -> str:
     """Grouped bars: each reviewer's score per round, each round's mean, the approve line."""
     rounds = r["tribunal"]["rounds"]
-    roles = roster(r)
+    roles = reviewer_roster(r)
     low, high = score_range()
     width, height = 560, 300
     left, right, top, bottom = 40, 112, 22, 66
@@ -499,7 +489,7 @@ def _cite(sentences: list[dict[str, Any]]) -> str:
 
 def results_section(r: Mapping[str, Any]) -> str:
     t = r["tribunal"]
-    roles = roster(r)
+    roles = reviewer_roster(r)
     rounds = t["rounds"]
     head = "".join(f"<th>round {int(x['round'])}</th>" for x in rounds)
     rows = []
@@ -604,7 +594,7 @@ def methodology_section(r: Mapping[str, Any]) -> str:
         for n, qs in rounds.items()
     )
     chat = r["models"]["chat"]
-    roles = roster(r)
+    roles = reviewer_roster(r)
     tribunal = ", ".join(f"{text(role.upper())} ({text(chat.get(role, '?'))})" for role in roles)
     rules = r["policy_rules"]
     prompts = ", ".join(

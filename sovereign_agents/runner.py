@@ -26,7 +26,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from sovereign_agents import goal, presets, schemas
+from sovereign_agents import goal, presets, schemas, state
 from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.context import (
     FLAT,
@@ -58,7 +58,7 @@ def serde_allowlist() -> list[tuple[str, str]]:
     """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
     return [
         (module.__name__, c.__name__)
-        for module in (schemas, goal, verification_base)
+        for module in (schemas, goal, verification_base, state)
         for c in (getattr(module, n) for n in dir(module))
         if isinstance(c, type)
         and c.__module__ == module.__name__

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sovereign_agents.redaction import redact
 from sovereign_agents.text import clean_text
 
-ReviewerRole = Literal["skeptic", "validator", "synthesizer"]
-REVIEWER_ROLES: tuple[ReviewerRole, ...] = ("skeptic", "validator", "synthesizer")
+ReviewerRole = str  # the name of a reviewer in the roles registry (roles.py)
 
 
 MAX_ID_CHARS = 100

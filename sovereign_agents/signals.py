@@ -196,19 +196,30 @@ def measure(
         anchor_ids=[c.id for c in claims if c.paper_id in anchors],
     )
     if draft is not None:
-        sentences = [*draft.answer, *draft.abstract]
-        by_id = {c.id: c for c in claims}
-        signals.draft_sentences = len(sentences)
-        signals.uncited_sentences = sum(1 for s in sentences if not s.claim_ids)
-        signals.cites_unverified_ids = sorted(
-            {
-                cid
-                for s in sentences
-                for cid in s.claim_ids
-                if cid in by_id and not by_id[cid].verified
-            }
-        )
+        signals = with_draft(signals, draft, claims)
     return signals
+
+
+def with_draft(signals: RunSignals, draft: Draft, claims: Sequence[Claim]) -> RunSignals:
+    """``signals`` with the draft's own measures added: how many of its sentences cite no
+    claim, and which unverified claims it cites (``measure(..., draft=draft)`` in two steps:
+    the writer reads the signals before the draft exists)."""
+    sentences = [*draft.answer, *draft.abstract]
+    by_id = {c.id: c for c in claims}
+    return signals.model_copy(
+        update={
+            "draft_sentences": len(sentences),
+            "uncited_sentences": sum(1 for s in sentences if not s.claim_ids),
+            "cites_unverified_ids": sorted(
+                {
+                    cid
+                    for s in sentences
+                    for cid in s.claim_ids
+                    if cid in by_id and not by_id[cid].verified
+                }
+            ),
+        }
+    )
 
 
 def _mean(values: Sequence[float]) -> float:

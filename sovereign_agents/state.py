@@ -9,6 +9,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, NotRequired
 
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from sovereign_agents.goal import GoalAnalysis
@@ -25,6 +26,7 @@ from sovereign_agents.schemas import (
     TribunalRound,
     Uncertainty,
 )
+from sovereign_agents.signals import RunSignals
 from sovereign_agents.verification.base import VerifierRecord
 
 
@@ -42,6 +44,14 @@ def merge_papers(left: list[RankedPaper], right: list[RankedPaper]) -> list[Rank
     for ranked in right:
         merged.setdefault(ranked.paper.id, ranked)
     return list(merged.values())
+
+
+class RoundSignals(BaseModel):
+    """The round's measured signals (``signals``, written by draft; round_signals.py), with
+    a stamp of what they were measured from so a reader can tell they still hold."""
+
+    basis: str = Field(description="sha256 of the state and knobs they were measured from")
+    signals: RunSignals
 
 
 class InputState(TypedDict):
@@ -99,6 +109,7 @@ class ResearchState(TypedDict):
     verifier: NotRequired[VerifierRecord]  # written once, by the first verify
     # draft / tribunal
     draft: NotRequired[Draft]
+    signals: NotRequired[RoundSignals]
     reviews: NotRequired[Annotated[list[Review], operator.add]]
     tribunal: NotRequired[Annotated[list[TribunalRound], operator.add]]
     revision_round: NotRequired[int]

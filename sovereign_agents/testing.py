@@ -24,7 +24,7 @@ from sovereign_agents.signals import RunSignals
 class ScriptedEngine(ExtractiveEngine):
     """The offline engine, but each reviewer's score per round comes from a script.
 
-    ``scores[round][role]`` (or ``scores[round]`` as one number for all three roles). Rounds
+    ``scores[round][role]`` (or ``scores[round]`` as one number for every reviewer). Rounds
     not in the script keep the computed score. ``calls`` records every role call as
     ``(role, round)``.
     """

@@ -30,3 +30,11 @@ def count(n: int, singular: str, plural_form: str | None = None) -> str:
 def score(value: float) -> str:
     """A tribunal or reviewer score out of 10, to two decimals."""
     return f"{value:.2f}"
+
+
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def number_word(n: int) -> str:
+    """A small count as a word: ``number_word(3)`` is ``three`` (digits from 10 on)."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else str(n)

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from sovereign_agents.corpus import LoadReport, iter_records, parse_record
 from sovereign_agents.errors import PromptError
+from sovereign_agents.escaping import md_cell
 from sovereign_agents.prompts import parse_prompt
-from sovereign_agents.report import md_cell
 from sovereign_agents.text import analyze, clean_text, split_sentences
 
 json_values = st.recursive(

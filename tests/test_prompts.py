@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sovereign_agents.context import ROLES
+from sovereign_agents import roles
 from sovereign_agents.errors import PromptError
 from sovereign_agents.prompts import available_versions, load_prompt, parse_prompt
 
@@ -24,9 +24,10 @@ Plan for {goal}. JSON: {{"queries": []}}
 
 
 def test_every_role_has_a_valid_prompt() -> None:
-    for role in ROLES:
+    for role in roles.model_roles():
         prompt = load_prompt(role)
         assert prompt.role == role and prompt.version.startswith("v")
+        assert prompt.output == roles.role(role).output.__name__
         assert set(prompt.inputs) and prompt.changelog
         assert len(prompt.sha256) == 64
 

@@ -28,6 +28,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from sovereign_agents import Context, runner
 from sovereign_agents.errors import InputError
 from sovereign_agents.replay import outcome
+from sovereign_agents.roles import reviewer_names
 from sovereign_agents.run_folder import writer_lock
 from sovereign_agents.runner import (
     HistoryEntry,
@@ -36,7 +37,6 @@ from sovereign_agents.runner import (
     run_history,
     run_research,
 )
-from sovereign_agents.schemas import REVIEWER_ROLES
 from tests.kill_points import comparable, iter_lines, kill_states, rebuild, sweep
 
 # the README's quick-start goal: on the daily listing it revises once, then approves
@@ -228,7 +228,7 @@ def test_sigkill_at_random_times_then_resume(
 
 # --- 2. time travel into any round ---------------------------------------------------------
 
-REVIEWERS = set(REVIEWER_ROLES)
+REVIEWERS = set(reviewer_names())
 
 
 @contextmanager

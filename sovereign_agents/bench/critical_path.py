@@ -1,8 +1,8 @@
 """Critical path: does a run with a slow model take (stages x latency), or much more?
 
 Every model call sleeps ``latency`` seconds. A sequential model stage is one step of the
-graph in which model calls happen: plan, the extract branches of a round, draft, the three
-reviewers of a round, revise. Branches of one stage (extract per paper, the three reviewers)
+graph in which model calls happen: plan, the extract branches of a round, draft, the
+reviewers of a round, revise. Branches of one stage (extract per paper, the reviewers)
 run in parallel, so the ideal wall time is ``stages x latency``; ``ratio = wall / ideal``.
 """
 
@@ -18,10 +18,10 @@ from pydantic import BaseModel
 
 from sovereign_agents.bench.latency_model import LatencyChatModel
 from sovereign_agents.context import Context
+from sovereign_agents.roles import reviewer_names
 from sovereign_agents.runner import run_research
 
 GOAL = "How does mixture of experts improve vision-language models?"
-REVIEWERS = {"skeptic", "validator", "synthesizer"}
 
 
 class CriticalPath(BaseModel):
@@ -42,11 +42,12 @@ class CriticalPath(BaseModel):
 def model_stages(trace: Path) -> list[str]:
     """The sequential model stages of a run, from its trace (records in completion order)."""
     stages: list[str] = []
+    reviewers = set(reviewer_names())
     for line in trace.read_text(encoding="utf-8").splitlines():
         record: dict[str, Any] = json.loads(line)
         if not any(c.get("kind") == "chat" for c in record.get("calls", [])):
             continue
-        group = "tribunal" if record["node"] in REVIEWERS else str(record["node"])
+        group = "tribunal" if record["node"] in reviewers else str(record["node"])
         if not stages or stages[-1] != group:
             stages.append(group)
     return stages

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovereign_agents.context import MODEL_ROLES, Context
+from sovereign_agents import roles
+from sovereign_agents.context import Context
 from sovereign_agents.engines.base import Engine, RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
 from sovereign_agents.model_spec import is_offline, parse_spec
@@ -25,9 +26,7 @@ def is_extractive(spec: Any) -> bool:
 
 def is_engine(spec: Any) -> bool:
     """An object that implements the roles itself (e.g. ``testing.ScriptedEngine``)."""
-    return all(
-        callable(getattr(spec, m, None)) for m in ("plan", "extract", "write", "review", "revise")
-    )
+    return all(callable(getattr(spec, m, None)) for m in roles.engine_methods())
 
 
 def resolve_engine(role: str, context: Context) -> Engine:
@@ -50,7 +49,7 @@ def engine_for(role: str, context: Context) -> Engine:
 
 def validate_specs(context: Context) -> None:
     """Resolve every role's model spec once, so a bad spec fails before the run starts."""
-    for role in MODEL_ROLES:
+    for role in roles.model_roles():
         engine_for(role, context)
     from sovereign_agents.embeddings import check_embeddings_spec
 

@@ -21,6 +21,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from sovereign_agents import role_schemas as rs
+from sovereign_agents import roles
 from sovereign_agents.context import Context
 from sovereign_agents.engines.base import RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine, refine_queries
@@ -274,7 +275,7 @@ class ChatEngine:
         def attempt() -> tuple[Review, int, list[str]]:
             out, calls, notes = self._ask(
                 role,
-                rs.ReviewOutput,
+                roles.role(role).output,
                 {
                     "goal": goal,
                     "draft": draft_listing(draft),

@@ -1,13 +1,14 @@
 """Prompt perturbations for sensitivity evals, written as a prompts folder of their own.
 
-Each perturbation copies the prompts folder and rewrites the three reviewer prompts; the run
-then points ``Context.models.prompts_dir`` at the copy, so the prompt loader validates the
-perturbed files like any others and the report records their hashes.
+Each perturbation copies the prompts folder and rewrites the prompts of the reviewers (of
+roles.py); the run then points ``Context.prompts_dir`` at the copy, so the prompt loader
+validates the perturbed files like any others and the report records their hashes.
 
 * ``paraphrase``: the same instructions in other words (a fixed substitution table);
 * ``reorder``: the instruction paragraphs move in front of the material they refer to;
 * ``role-swap``: each reviewer receives the next reviewer's prompt (skeptic <- validator <-
-  synthesizer <- skeptic), a gross perturbation that bounds how much the wording matters.
+  synthesizer <- skeptic, in registry order), a gross perturbation that bounds how much the
+  wording matters.
 
 ``shuffle-claims`` changes no prompt: the sensitivity runner permutes the claims in the
 forked state instead.
@@ -20,8 +21,8 @@ import shutil
 from pathlib import Path
 
 from sovereign_agents.prompts import default_prompts_dir, load_prompt
+from sovereign_agents.roles import reviewer_names
 
-REVIEWERS = ("skeptic", "validator", "synthesizer")
 PROMPT_PERTURBATIONS = ("paraphrase", "reorder", "role-swap")
 STATE_PERTURBATIONS = ("shuffle-claims",)
 PERTURBATIONS = PROMPT_PERTURBATIONS + STATE_PERTURBATIONS
@@ -83,8 +84,9 @@ def write_perturbed_prompts(
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(root, target)
-    originals = {role: load_prompt(role, versions.get(role), root) for role in REVIEWERS}
-    for index, role in enumerate(REVIEWERS):
+    reviewers = reviewer_names()
+    originals = {role: load_prompt(role, versions.get(role), root) for role in reviewers}
+    for index, role in enumerate(reviewers):
         prompt = originals[role]
         meta, body = _split(Path(prompt.path).read_text(encoding="utf-8"))
         if kind == "paraphrase":
@@ -92,7 +94,7 @@ def write_perturbed_prompts(
         elif kind == "reorder":
             body = "\n" + reorder(body.lstrip("\n"))
         else:  # role-swap: the next reviewer's body, under this role's front matter
-            donor = originals[REVIEWERS[(index + 1) % len(REVIEWERS)]]
+            donor = originals[reviewers[(index + 1) % len(reviewers)]]
             body = "\n" + _split(Path(donor.path).read_text(encoding="utf-8"))[1].lstrip("\n")
         meta = meta.replace(
             "changelog:\n", f'changelog:\n  - "perturbed for a sensitivity eval: {kind}"\n', 1

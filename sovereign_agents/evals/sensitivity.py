@@ -1,7 +1,7 @@
 """Prompt sensitivity: re-run the tribunal of a recorded run under prompt variants.
 
 The recorded run's checkpoints are copied, the checkpoint taken right after ``draft`` (before
-the three reviewers of round 0) is found, and for every condition x repeat the graph is
+the reviewers of round 0) is found, and for every condition x repeat the graph is
 forked from it: the tribunal and its revision route run again, nothing upstream is
 recomputed. Conditions are the prompt variants given (``skeptic@v2`` ...; the first is the
 baseline) followed by the baseline under each perturbation.
@@ -19,7 +19,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Overwrite
 
-from sovereign_agents.context import ROLES
+from sovereign_agents import roles
 from sovereign_agents.errors import InputError
 from sovereign_agents.evals.perturb import (
     PERTURBATIONS,
@@ -37,22 +37,26 @@ from sovereign_agents.runner import (
     with_concurrency,
 )
 
-FORK_ROLES = ("skeptic", "validator", "synthesizer", "reviser")
+
+def fork_roles() -> tuple[str, ...]:
+    """The roles that run again after the fork: the reviewers and the reviser."""
+    return (*roles.reviewer_names(), *roles.names_of("reviser"))
 
 
 def parse_variant(text: str) -> tuple[str, str]:
     role, _, version = text.strip().partition("@")
-    if role not in FORK_ROLES or not version:
-        raise InputError(f"variant {text!r}: expected ROLE@VERSION with ROLE one of {FORK_ROLES}")
+    if role not in fork_roles() or not version:
+        raise InputError(f"variant {text!r}: expected ROLE@VERSION with ROLE one of {fork_roles()}")
     return role, version
 
 
 def tribunal_checkpoint(graph: ResearchGraph, thread_id: str) -> RunnableConfig:
-    """The checkpoint after ``draft`` of round 0: the three reviewers are next."""
+    """The checkpoint after ``draft`` of round 0: the reviewers are next."""
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    reviewers = set(roles.reviewer_names())
     found = None
     for snapshot in graph.get_state_history(config):
-        if "skeptic" in snapshot.next and snapshot.values.get("revision_round", 0) == 0:
+        if reviewers & set(snapshot.next) and snapshot.values.get("revision_round", 0) == 0:
             found = snapshot.config  # history runs newest first: keep the earliest
     if found is None:
         raise InputError(
@@ -93,7 +97,7 @@ def run_sensitivity(
     pinned = {
         role: base.models.prompt_versions.get(role)
         or available_versions(role, base.models.prompts_dir)[-1]
-        for role in ROLES
+        for role in roles.engine_roles()
     }
     parsed = [parse_variant(v) for v in variants]
     for role, version in parsed:

@@ -8,7 +8,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from sovereign_agents.context import ROLES, Context
+from sovereign_agents import roles
+from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for, validate_specs
 from sovereign_agents.errors import InputError
 from sovereign_agents.goal import understand_goal, with_vocabulary
@@ -43,7 +44,10 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     goal = check_goal(state.get("goal"))
     validate_specs(context)
-    prompts = load_run_prompts(context.models.prompt_versions, context.models.prompts_dir, ROLES)
+    run_roles = roles.engine_roles()
+    prompts = load_run_prompts(
+        context.models.prompt_versions, context.models.prompts_dir, run_roles
+    )
     backend = search_backend(context)
     anchor = None
     if state.get("paper"):
@@ -75,7 +79,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         "goal_analysis": analysis,
         "queries": result.value,
         "revision_round": 0,
-        "prompts": [prompts[role].record(engine_for(role, context).name) for role in ROLES],
+        "prompts": [prompts[role].record(engine_for(role, context).name) for role in run_roles],
         "uncertainties": result.uncertainties,
         "model_calls": result.model_calls,
     }

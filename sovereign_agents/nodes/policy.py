@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context, PolicyRules
 from sovereign_agents.engines.extractive import NAME as EXTRACTIVE
 from sovereign_agents.nodes.common import context_of
-from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.round_signals import signals_of
 from sovereign_agents.schemas import Policy, PolicyDecision
 from sovereign_agents.signals import RunSignals
 from sovereign_agents.state import ResearchState, active_claims
@@ -109,7 +109,7 @@ def n_verified(state: ResearchState) -> int:
 def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     last = state["tribunal"][-1]
-    signals = run_signals(state, context, with_draft=True)
+    signals = signals_of(state, context)
     offline = any(r.engine == EXTRACTIVE for r in last.reviews)
     gaps = evidence_gaps(signals, context.policy) if offline else list(signals.goal_flags)
     decision = decide(last.score, n_verified(state), signals.n_relevant_papers, context, gaps)

@@ -8,8 +8,8 @@ from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import context_of
-from sovereign_agents.nodes.draft import run_signals
 from sovereign_agents.report import build_report, render_markdown
+from sovereign_agents.round_signals import signals_of
 from sovereign_agents.search import search_backend
 from sovereign_agents.state import ResearchState
 from sovereign_agents.tracing import traced
@@ -19,11 +19,11 @@ from sovereign_agents.verification.resolve import recorded_verifier
 @traced("report")
 def report(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
-    data = build_report(
+    built = build_report(
         state,
         context,
-        signals=run_signals(state, context, with_draft=True),
+        signals=signals_of(state, context),
         search_description=search_backend(context).describe(),
         verifier=recorded_verifier(state, context),
     )
-    return {"report": data, "report_markdown": render_markdown(data)}
+    return {"report": built.as_json(), "report_markdown": render_markdown(built)}

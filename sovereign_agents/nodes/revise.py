@@ -10,7 +10,7 @@ from langgraph.types import Overwrite
 from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for
 from sovereign_agents.nodes.common import context_of
-from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.round_signals import signals_of
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
 from sovereign_agents.tracing import emit, traced
 from sovereign_agents.wording import count
@@ -21,7 +21,7 @@ def revise(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     context = context_of(runtime)
     next_round = state.get("revision_round", 0) + 1
     claims = active_claims(state)
-    signals = run_signals(state, context, with_draft=True)
+    signals = signals_of(state, context)
     done = [q.query for q in state.get("query_log", [])]
     result = engine_for("reviser", context).revise(
         state["goal"],

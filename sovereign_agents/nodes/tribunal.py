@@ -1,4 +1,5 @@
-"""The tribunal: three named reviewer nodes in parallel, then aggregate and route."""
+"""The tribunal: one named node per reviewer of the registry (roles.py), in parallel, then
+aggregate and route."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for
 from sovereign_agents.nodes.common import context_of
-from sovereign_agents.nodes.draft import run_signals
+from sovereign_agents.round_signals import signals_of
 from sovereign_agents.schemas import ReviewerRole, TribunalRound, TribunalVerdict
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
 from sovereign_agents.tracing import emit, traced
@@ -24,7 +25,7 @@ def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
     @traced(role)
     def review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         context = context_of(runtime)
-        signals = run_signals(state, context, with_draft=True)
+        signals = signals_of(state, context)
         result = engine_for(role, context).review(
             role, state["goal"], state["draft"], active_claims(state), signals
         )
@@ -55,7 +56,7 @@ def verdict_for(score: float, round_: int, context: Context) -> TribunalVerdict:
 
 @traced("aggregate")
 def aggregate(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The tribunal score is the mean of the three reviews; their spread is kept beside it."""
+    """The tribunal score is the mean of the round's reviews; their spread is kept beside it."""
     context = context_of(runtime)
     round_ = state.get("revision_round", 0)
     reviews = sorted((r for r in current_reviews(state) if r.round == round_), key=lambda r: r.role)
