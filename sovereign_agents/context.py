@@ -50,7 +50,9 @@ def _role_names(value: dict[str, Any], known: tuple[str, ...], knob: str) -> dic
     unknown = set(value) - set(known)
     if unknown:
         raise PydanticCustomError(
-            "roles", f"{knob} names unknown roles: {sorted(unknown)}; known: {known}"
+            "roles",
+            f"{knob} names unknown roles: {sorted(unknown)}",
+            {"allowed": f"an object keyed by the registered roles ({', '.join(known)})"},
         )
     return value
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from sovereign_agents.cli import app
 from sovereign_agents.corpus import load_corpus
+from tests import HANG_GUARD_S
 
 MARKUP = "[/x] [bold]Sparse[/bold] mixture-of-experts routing [link=http://e.vil]cheap[/link]"
 
@@ -43,7 +44,7 @@ def process(*args: str) -> Outcome:
         [sys.executable, "-m", "sovereign_agents", *args],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 

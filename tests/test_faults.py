@@ -79,7 +79,7 @@ def test_sigkill_mid_model_call_then_resume_finishes_without_rerunning(
         time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.wait(timeout=HANG_GUARD_S)
     assert proc.returncode == -signal.SIGKILL
     assert not (run / "report.json").exists()
     before = node_records(run)

@@ -27,6 +27,7 @@ from sovereign_agents.cli.show import make_server
 from sovereign_agents.report_html import render_html, safe_url, text
 from sovereign_agents.runner import run_research
 from sovereign_agents.testing import ScriptedEngine
+from tests import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "report-html.png"
@@ -366,11 +367,11 @@ def test_show_serve_serves_the_run_folder_on_loopback(moe_run: Run) -> None:
         assert path_line.endswith("report.html")
         url = url_line.split()[1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/report.html")
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(url, timeout=HANG_GUARD_S) as response:
             assert response.read().decode("utf-8") == moe_run.html
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=HANG_GUARD_S)
     assert proc.returncode == 0, err
 
 
@@ -424,7 +425,7 @@ def dump_dom(browser: list[str], page: Path, fragment: str = "") -> Dom:
         [*browser, "--dump-dom", page.resolve().as_uri() + fragment],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
         check=True,
     )
     assert "<html" in result.stdout, result.stderr[-2000:]
@@ -471,7 +472,7 @@ def test_browser_screenshot(browser: list[str], moe_run: Run, tmp_path: Path) ->
             (moe_run.dir / "report.html").resolve().as_uri(),
         ],
         capture_output=True,
-        timeout=120,
+        timeout=HANG_GUARD_S,
         check=True,
     )
     data = shot.read_bytes()

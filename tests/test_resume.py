@@ -37,6 +37,7 @@ from sovereign_agents.runner import (
     run_history,
     run_research,
 )
+from tests import HANG_GUARD_S
 from tests.kill_points import comparable, iter_lines, kill_states, rebuild, sweep
 
 # the README's quick-start goal: on the daily listing it revises once, then approves
@@ -67,7 +68,7 @@ def sovereign(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     proc = sovereign(*args)
-    stdout, stderr = proc.communicate(timeout=300)
+    stdout, stderr = proc.communicate(timeout=HANG_GUARD_S)
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
@@ -187,7 +188,7 @@ def test_ctrl_c_and_sigterm_stop_at_once_and_resume_finishes(
             time.sleep(0.01)
         assert proc.poll() is None, "the run ended before it could be interrupted"
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=HANG_GUARD_S)
     finally:
         proc.kill()
     assert proc.returncode == 128 + sig, stderr
@@ -199,25 +200,35 @@ def test_ctrl_c_and_sigterm_stop_at_once_and_resume_finishes(
     assert report_outcome(run) == report_outcome(finished)
 
 
+def traced_nodes(run: Path) -> int:
+    """Node executions the run's trace holds so far."""
+    path = run / "trace.jsonl"
+    if not path.is_file():
+        return 0
+    return sum('"event": "node"' in line for line in path.read_text().splitlines())
+
+
 @pytest.mark.e2e
 def test_sigkill_at_random_times_then_resume(
     finished: Path, daily_corpus: Path, tmp_path: Path
 ) -> None:
     """Real SIGKILLs at random moments of real runs (seeded): each resume reaches the same
-    report as the uninterrupted run."""
+    report as the uninterrupted run. A moment is "after the n-th node execution", n drawn
+    from the uninterrupted run's trace, so it lands mid-run on a fast or a loaded machine."""
     rng = random.Random(12)
+    total = traced_nodes(finished)
     mid_run = 0
     for n in range(3):
         run = tmp_path / f"run{n}"
+        after = rng.randint(1, total - 2)
         proc = sovereign("run", GOAL, "--corpus", str(daily_corpus), "--out", str(run), "-q")
         try:
-            while not (run / "run.json").is_file():
+            while traced_nodes(run) < after:
                 assert proc.poll() is None, proc.communicate()
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 2.5))
+                time.sleep(0.005)
         finally:
             proc.send_signal(signal.SIGKILL)
-            proc.communicate(timeout=60)
+            proc.communicate(timeout=HANG_GUARD_S)
         mid_run += not (run / "report.md").exists()
         resumed = run_cli("resume", str(run), "-q")
         if resumed.returncode != 0:  # the kill came after the report was written
@@ -323,7 +334,7 @@ def test_two_concurrent_runs_into_one_folder(daily_corpus: Path, tmp_path: Path)
     run = tmp_path / "run"
     args = ("run", GOAL, "--corpus", str(daily_corpus), "--out", str(run), "-q")
     procs = [sovereign(*args), sovereign(*args)]
-    results = [p.communicate(timeout=300) for p in procs]
+    results = [p.communicate(timeout=HANG_GUARD_S) for p in procs]
     codes = sorted(p.returncode for p in procs)
     if codes == [0, 0]:  # one finished before the other started: it replaced the first
         assert json.loads((run / "report.json").read_text())["policy"]
@@ -351,7 +362,7 @@ def test_a_stale_lock_from_a_killed_process_does_not_block(
     with pytest.raises(InputError, match="is writing to"):
         run_research(GOAL, Context(corpus=str(daily_corpus)), run)
     holder.send_signal(signal.SIGKILL)
-    holder.wait(timeout=30)
+    holder.wait(timeout=HANG_GUARD_S)
     assert (run / ".lock").exists()  # the file stays; the lock died with its process
     assert run_research(GOAL, Context(corpus=str(daily_corpus)), run).report_json is not None
 

@@ -161,9 +161,11 @@ def test_a_missing_prompt_file_fails_before_the_run(daily_corpus: Path) -> None:
 def test_the_context_knows_a_registered_role_only_while_it_is_registered() -> None:
     with roles.registered(CRITIC):
         assert Context(role_llms={"critic": "extractive"}, prompt_versions={"critic": "v1"})
-    with pytest.raises(ConfigError, match="role_llms names unknown roles"):
+    with pytest.raises(ConfigError, match=r"role_llms must be an object keyed by the registered"):
         Context(role_llms={"critic": "extractive"})
-    with pytest.raises(ConfigError, match="prompt_versions names unknown roles"):
+    with pytest.raises(
+        ConfigError, match=r"prompt_versions must be an object keyed by the registered"
+    ):
         Context(prompt_versions={"critic": "v1"})
 
 

@@ -18,6 +18,7 @@ import pytest
 from sovereign_agents.checkpoint_serde import RedactingSerializer
 from sovereign_agents.redaction import MARK, redact, secret_values
 from sovereign_agents.runner import serializer
+from tests import HANG_GUARD_S
 
 GOAL = "How does sparse mixture-of-experts routing reduce the inference cost of echo tests?"
 SECRET = "nvapi-ECHOED-KEY-0123456789abcdefXYZ"
@@ -63,7 +64,7 @@ def run_cli(out: Path, env: dict[str, str], corpus: Path) -> subprocess.Complete
             "--llm", "nvidia:fake", "--out", str(out), "--cache", "-q",
             "--set", "max_papers=3",
         ],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env, capture_output=True, text=True, timeout=HANG_GUARD_S,
     )  # fmt: skip
 
 
