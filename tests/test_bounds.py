@@ -64,6 +64,7 @@ def run_cli_measured(args: list[str], env: dict[str, str], out: Path) -> tuple[i
 
 @pytest.mark.integration
 @pytest.mark.parametrize("mode", ["huge", "endless", "trickle"])
+@pytest.mark.slow
 def test_a_hostile_model_server_cannot_hang_or_bloat_a_run(
     mode: str, fake_nim: Any, daily_corpus: Path, tmp_path: Path
 ) -> None:

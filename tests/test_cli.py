@@ -55,6 +55,7 @@ def test_run_writes_the_three_files(daily_corpus: Path, tmp_path: Path) -> None:
         (["run", "a goal", "--corpus", "{corpus}", "--embeddings", "word2vec"], "embeddings"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_clear_line(
     args: list[str], message: str, daily_corpus: Path, tmp_path: Path
 ) -> None:

@@ -103,6 +103,7 @@ def test_sigkill_mid_model_call_then_resume_finishes_without_rerunning(
     assert report["policy"] in {"AUTO_APPROVE", "HUMAN_REVIEW", "REJECT"}
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_trace_report_logs_or_checkpoints(
     fake_nim: Any, daily_corpus: Path, tmp_path: Path
 ) -> None:

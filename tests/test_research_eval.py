@@ -125,6 +125,7 @@ def test_gold_loading_refuses_files_without_gold(data_dir: Path, tmp_path: Path)
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_eval_research_cli_on_real_claims(data_dir: Path, tmp_path: Path) -> None:
     scifact = data_dir / "scifact"
     out = tmp_path / "research"

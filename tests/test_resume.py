@@ -79,6 +79,7 @@ def report_outcome(run_dir: Path) -> dict[str, Any]:
 # --- 1. every kill point ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_resume_is_correct_at_every_kill_point(finished: Path, tmp_path: Path) -> None:
     states = kill_states(finished)
     # every checkpoint of both rounds, and the steps with parallel tasks cut after one task
@@ -176,6 +177,7 @@ def test_disk_full_is_one_line_that_says_how_to_continue(
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.slow
 def test_ctrl_c_and_sigterm_stop_at_once_and_resume_finishes(
     finished: Path, daily_corpus: Path, tmp_path: Path, sig: signal.Signals
 ) -> None:
@@ -209,6 +211,7 @@ def traced_nodes(run: Path) -> int:
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_sigkill_at_random_times_then_resume(
     finished: Path, daily_corpus: Path, tmp_path: Path
 ) -> None:
@@ -266,6 +269,7 @@ def lagging_checkpoint_saves(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+@pytest.mark.slow
 def test_fork_at_every_checkpoint_of_every_round_finishes_with_a_report(
     daily_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -311,6 +315,7 @@ def test_edit_the_state_at_a_round_two_checkpoint(daily_corpus: Path, tmp_path: 
 # --- 6. one writer per run folder ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_with_one_line(
     finished: Path, daily_corpus: Path, tmp_path: Path
 ) -> None:
@@ -330,6 +335,7 @@ def test_a_second_writer_is_refused_with_one_line(
         resume_run(busy)
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_into_one_folder(daily_corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = ("run", GOAL, "--corpus", str(daily_corpus), "--out", str(run), "-q")
@@ -381,6 +387,7 @@ def test_rerun_into_a_finished_folder_starts_fresh(finished: Path, tmp_path: Pat
     assert (run / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
 
 
+@pytest.mark.slow
 def test_an_unfinished_run_is_kept_unless_forced(daily_corpus: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     context = Context(corpus=str(daily_corpus))

@@ -69,6 +69,7 @@ def run_cli(out: Path, env: dict[str, str], corpus: Path) -> subprocess.Complete
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_model_that_echoes_the_key_leaves_no_copy_in_any_file(
     fake_nim: Any, daily_corpus: Path, tmp_path: Path, isolated_cache: Path
 ) -> None:
