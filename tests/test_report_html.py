@@ -352,13 +352,21 @@ def test_show_prints_the_path_and_rejects_bad_folders(moe_run: Run, tmp_path: Pa
     assert (old / "report.html").read_text(encoding="utf-8") == moe_run.html
 
 
-def test_show_serve_serves_the_run_folder_on_loopback(moe_run: Run) -> None:
-    """The real command in a subprocess: it prints its URL, serves the page, stops on Ctrl-C."""
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "sigint-ignored"])
+def test_show_serve_serves_the_run_folder_on_loopback(moe_run: Run, background: bool) -> None:
+    """The real command in a subprocess: it prints its URL, serves the page, stops on Ctrl-C
+    -- also when started as a shell's background job, with SIGINT ignored (where Python
+    installs no KeyboardInterrupt of its own)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sovereign_agents", "show", str(moe_run.dir), "--serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint if background else None,
     )
     try:
         assert proc.stdout is not None

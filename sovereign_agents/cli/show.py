@@ -7,6 +7,7 @@ handler: GET and HEAD) until Ctrl-C.
 from __future__ import annotations
 
 import logging
+import signal
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -75,6 +76,9 @@ def show_command(
     if server is None:
         return
     url = f"http://{HOST}:{server.server_address[1]}/{REPORT_HTML}"
+    # Ctrl-C and SIGTERM stop the server even when this process was started with SIGINT
+    # ignored (a background job of a shell), where Python installs no KeyboardInterrupt
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     out.print(f"serving {url} (Ctrl-C to stop)", soft_wrap=True)
     try:
         server.serve_forever()
@@ -82,3 +86,9 @@ def show_command(
         out.print("stopped")
     finally:
         server.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
