@@ -42,6 +42,7 @@ def measure_round(state: ResearchState, context: Context, draft: Draft | None) -
 def basis(state: ResearchState, context: Context, draft: Draft | None) -> str:
     """The stamp: a hash of everything ``measure_round`` reads."""
     analysis = state.get("goal_analysis")
+    verifier = recorded_verifier(state, context)
     inputs: dict[str, Any] = {
         "goal": state["goal"],
         "analysis": analysis.model_dump(mode="json") if analysis is not None else None,
@@ -53,10 +54,7 @@ def basis(state: ResearchState, context: Context, draft: Draft | None) -> str:
             [p.paper.id, p.paper.text, p.relevance, p.anchor] for p in state.get("papers", [])
         ],
         "draft": draft.model_dump(mode="json") if draft is not None else None,
-        "verifier": [
-            recorded_verifier(state, context).name,
-            recorded_verifier(state, context).threshold,
-        ],
+        "verifier": [verifier.name, verifier.threshold],
         "min_relevance": context.search.min_relevance,
     }
     text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str)
