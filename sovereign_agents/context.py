@@ -163,16 +163,11 @@ class ModelsConfig(Group):
 
 
 def _backend(value: Any) -> Any:
-    from sovereign_agents.search.registry import AUTO, source_names
+    from sovereign_agents.search.registry import allowed_sources, is_source
 
-    if isinstance(value, str) and value in (AUTO, *source_names()):
+    if is_source(value):
         return value
-    if not isinstance(value, str) and callable(getattr(value, "search", None)):
-        return value  # a SearchBackend object (e.g. replay.ReplaySearch)
-    names = ", ".join((AUTO, *source_names()))
-    raise PydanticCustomError(
-        "backend", "not a search backend", {"allowed": f"{names} or a SearchBackend object"}
-    )
+    raise PydanticCustomError("backend", "not a search backend", {"allowed": allowed_sources()})
 
 
 class SearchConfig(Group):
@@ -233,21 +228,11 @@ class SearchConfig(Group):
 
 
 def _verifier(value: Any) -> Any:
-    from sovereign_agents.verification.base import Verifier
-    from sovereign_agents.verification.registry import VERIFIERS
+    from sovereign_agents.verification.registry import allowed_verifiers, is_verifier
 
-    if isinstance(value, str) and value in VERIFIERS:
+    if is_verifier(value):
         return value
-    if not isinstance(value, str) and isinstance(value, Verifier):
-        return value  # an object with name, threshold, verify() and record()
-    raise PydanticCustomError(
-        "verifier",
-        "not a verifier",
-        {
-            "allowed": f"one of {', '.join(VERIFIERS)} or an object with name, threshold, "
-            "verify() and record()"
-        },
-    )
+    raise PydanticCustomError("verifier", "not a verifier", {"allowed": allowed_verifiers()})
 
 
 def _ngram_range(value: tuple[int, int]) -> tuple[int, int]:

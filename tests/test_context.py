@@ -157,6 +157,12 @@ def test_objects_are_taken_where_a_knob_allows_them() -> None:
         def search(self, query: str, k: int) -> list[Any]:
             return []
 
+        def get(self, paper_id: str) -> Any:
+            return None
+
+        def describe(self) -> str:
+            return "mine"
+
     class Verifier:  # the verification.Verifier protocol
         name = "mine"
         threshold = 0.5
@@ -168,6 +174,15 @@ def test_objects_are_taken_where_a_knob_allows_them() -> None:
     context = Context(search=Backend(), verifier=Verifier())
     assert context.search.backend.name == "mine" and context.verification.verifier.name == "mine"
     assert context.describe()["search"] == "Backend"
+
+    class SearchOnly:  # no get() or describe(): a run would fail at the report, so not taken
+        name = "half"
+
+        def search(self, query: str, k: int) -> list[Any]:
+            return []
+
+    with pytest.raises(ConfigError, match="SearchBackend object"):
+        Context(search=SearchOnly())
 
 
 def test_the_json_schema_lists_groups_and_flat_keys() -> None:

@@ -71,15 +71,23 @@ def source_names() -> tuple[str, ...]:
         return tuple(_SOURCES)
 
 
+def is_source(value: Any) -> bool:
+    """Whether ``value`` can be ``Context.search``: ``auto``, a registered source's name, or
+    a ``SearchBackend`` object. The one check: Context's validator and ``check_source`` use it."""
+    if isinstance(value, str):
+        return value == AUTO or value in source_names()
+    return isinstance(value, SearchBackend)
+
+
+def allowed_sources() -> str:
+    """What ``Context.search`` accepts, for an error message."""
+    return ", ".join((AUTO, *source_names())) + " or a SearchBackend object"
+
+
 def check_source(value: Any) -> None:
-    """``ConfigError`` unless ``value`` can be ``Context.search``: ``auto``, a registered
-    source's name, or a ``SearchBackend`` object."""
-    if isinstance(value, SearchBackend):
-        return
-    names = (AUTO, *source_names())
-    if value not in names:
-        allowed = ", ".join(names[:-1]) + f" or {names[-1]}"
-        raise ConfigError(f"search must be {allowed}, not {value!r}")
+    """``ConfigError`` unless ``is_source(value)``."""
+    if not is_source(value):
+        raise ConfigError(f"search must be {allowed_sources()}, not {value!r}")
 
 
 def source_name(context: Context) -> str:

@@ -53,13 +53,20 @@ def register_verifier(name: str, factory: VerifierFactory) -> None:
     VERIFIERS[name] = factory
 
 
-def check_verifier(value: Any) -> None:
-    """A ``Context.verifier`` value: a registered name or a ``Verifier`` object."""
+def is_verifier(value: Any) -> bool:
+    """Whether ``value`` can be ``Context.verifier``: a registered name or a ``Verifier``
+    object. The one check: Context's validator and ``check_verifier`` use it."""
     if isinstance(value, str):
-        if value not in VERIFIERS:
-            raise ConfigError(f"verifier must be one of {tuple(VERIFIERS)}, not {value!r}")
-    elif not isinstance(value, Verifier):
-        raise ConfigError(
-            f"verifier must be a name ({', '.join(VERIFIERS)}) or an object with name, "
-            f"threshold, verify() and record(), not {type(value).__name__}"
-        )
+        return value in VERIFIERS
+    return isinstance(value, Verifier)
+
+
+def allowed_verifiers() -> str:
+    """What ``Context.verifier`` accepts, for an error message."""
+    return f"one of {', '.join(VERIFIERS)} or an object with name, threshold, verify() and record()"
+
+
+def check_verifier(value: Any) -> None:
+    """``ConfigError`` unless ``is_verifier(value)``."""
+    if not is_verifier(value):
+        raise ConfigError(f"verifier must be {allowed_verifiers()}, not {value!r}")
