@@ -46,6 +46,7 @@ def build_report(
         queries=list(state.get("query_log", [])),
         papers=[
             ReportPaper(
+                source=p.paper.source,
                 id=p.paper.id,
                 version=p.paper.version,
                 title=p.paper.title,

@@ -31,6 +31,9 @@ def _verdict(name: str, field: str | None = None) -> AliasChoices:
 
 
 class ReportPaper(BaseModel):
+    source: str = Field(
+        default="arxiv", description="the search source that issues the id (Paper.source)"
+    )
     id: str
     version: int | None
     title: str
