@@ -23,13 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 GOAL = "How does speculative decoding speed up LLM inference?"
 
 
-def test_parent_graph_embeds_the_research_graph(daily_corpus: Path) -> None:
+def embed_example() -> Any:
     sys.path.insert(0, str(ROOT))
     try:
-        from graphs.embed_example import build_parent
+        from graphs import embed_example as module
     finally:
         sys.path.remove(str(ROOT))
-    parent = build_parent(checkpointer=InMemorySaver())
+    return module
+
+
+def test_parent_graph_embeds_the_research_graph(daily_corpus: Path) -> None:
+    parent = embed_example().build_parent(checkpointer=InMemorySaver())
     config: Any = {"configurable": {"thread_id": "embedded"}}
     out = parent.invoke(
         {"question": "How does speculative decoding speed up LLM inference"},
