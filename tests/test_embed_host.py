@@ -36,6 +36,11 @@ class AppModel(BaseModel):
     sovereign: Any = None
 
 
+@dataclasses.dataclass
+class ForeignCtx:  # a host that knows nothing of ours
+    user: str = "ada"
+
+
 class HostState(TypedDict, total=False):
     goal: str
     asked_by: str
@@ -99,8 +104,10 @@ def test_a_preset_name_handed_down(daily_corpus: Path, monkeypatch: pytest.Monke
 
 def test_a_context_bound_by_build_graph(daily_corpus: Path) -> None:
     research = build_graph(name="research", context=Context(corpus=str(daily_corpus), max_papers=2))
-    out = host(AppCtx, research).invoke({"goal": GOAL}, context=AppCtx(user="bob"))
+    out = host(ForeignCtx, research).invoke({"goal": GOAL}, context=ForeignCtx(user="bob"))
     assert knobs_of(out)["max_papers"] == 2
+    out = host(AppCtx, research).invoke({"goal": GOAL}, context=AppCtx(user="bob"))
+    assert knobs_of(out)["max_papers"] == 2  # an empty field: the bound one
     # the field, given per run, wins over the bound default
     handed = {"corpus": str(daily_corpus), "max_papers": 4}
     out = host(AppCtx, research).invoke({"goal": GOAL}, context=AppCtx("bob", handed))
@@ -110,13 +117,13 @@ def test_a_context_bound_by_build_graph(daily_corpus: Path) -> None:
     assert alone.invoke({"goal": GOAL})["report"]["verifier"]["name"] == "tfidf"
 
 
-@pytest.mark.parametrize("context", [AppCtx(user="bob"), {"user": "bob"}], ids=["object", "dict"])
+@pytest.mark.parametrize("context", [ForeignCtx(user="bob"), {"user": "bob"}], ids=["obj", "dict"])
 def test_a_host_context_without_ours_is_one_clear_error(context: Any) -> None:
-    schema = AppCtx if isinstance(context, AppCtx) else AppDict
+    schema = ForeignCtx if isinstance(context, ForeignCtx) else AppDict
     with pytest.raises(ContextError) as caught:
         host(schema).invoke({"goal": GOAL}, context=context)
     message = str(caught.value)
-    kind = "AppCtx" if isinstance(context, AppCtx) else "dict with keys ['user']"
+    kind = "ForeignCtx" if isinstance(context, ForeignCtx) else "dict with keys ['user']"
     assert f"the run's context ({kind}) is not a sovereign_agents Context" in message
     assert message.endswith("or binds one with build_graph(context=...)")
     assert "'sovereign'" in message
@@ -137,6 +144,14 @@ def test_a_bad_hand_down_names_the_problem(handed: Any, says: str) -> None:
     with pytest.raises(ContextError, match=None) as caught:
         host(AppCtx).invoke({"goal": GOAL}, context=AppCtx(user="bob", sovereign=handed))
     assert says in str(caught.value), str(caught.value)
+
+
+def test_an_empty_sovereign_field_means_the_defaults(
+    daily_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOVEREIGN_CORPUS", str(daily_corpus))
+    out = host(AppCtx).invoke({"goal": GOAL}, context=AppCtx(user="bob"))
+    assert knobs_of(out)["max_papers"] == Context().search.max_papers
 
 
 def test_a_bad_bound_context_fails_when_the_graph_is_built() -> None:

@@ -7,10 +7,11 @@ graph"):
 - a field or key ``sovereign`` of its context: a ``Context``, a preset name
   (``"offline"``), or a dict of knobs (``{"preset": "reference", "max_papers": 6}``);
 - ``build_graph(context=...)``: a default bound to the compiled graph, used whenever the
-  run's context is not ours (none, or the host's without a ``sovereign`` field).
+  run's context is not ours (none, or the host's with no ``sovereign`` value).
 
-A host context that does neither is a ``ContextError`` saying so, not an AttributeError
-half-way through a node.
+A ``sovereign`` field left empty (None) means the defaults, as no context does. A host
+context without the field and no bound default is a ``ContextError`` saying what to do, not
+an AttributeError half-way through a node.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BOUND_KEY = "__sovereign_context__"  # where build_graph(context=...) keeps its 
 PRESET_KEY = "preset"  # in a handed-down dict of knobs: the preset they apply over
 ENV_PREFIX = "SOVEREIGN_"  # context knobs fall back to these variables (context.py)
 
+_ABSENT = object()  # a host context without a `sovereign` field
 _MEMO: OrderedDict[str, Context] = OrderedDict()
 _MEMO_SIZE = 32
 _MEMO_LOCK = Lock()
@@ -42,19 +44,19 @@ _MEMO_LOCK = Lock()
 def context_of(runtime: Runtime[Any] | None) -> Context:
     """The run's ``Context``: the run's own; else what a host handed down in its context's
     ``sovereign`` field; else the graph's bound default (``build_graph(context=...)``);
-    else, with no context at all, the defaults."""
+    else, with no context at all (or a ``sovereign`` field left empty), the defaults."""
     context: Any = getattr(runtime, "context", None)
     if isinstance(context, Context):
         return context
     handed = _handed_down(context)
-    if handed is not None:
+    if handed is not None and handed is not _ABSENT:
         return as_context(handed, source=f"the {HAND_DOWN!r} field of the run's context")
     if isinstance(context, Mapping) and _all_ours(context):
         return as_context(context)
     bound = _bound_default()
     if bound is not None:
         return bound
-    if context is None:
+    if context is None or handed is None:  # the host declares the field and left it empty
         return Context()
     if isinstance(context, Mapping) and any(_is_knob(key) for key in context):
         return as_context(context)  # our dict with a wrong key: the error names it
@@ -100,11 +102,12 @@ def foreign_context_message(context: Any) -> str:
 
 
 def _handed_down(context: Any) -> Any:
+    """The host context's ``sovereign`` value (None when left empty), or ``_ABSENT``."""
     if context is None:
-        return None
+        return _ABSENT
     if isinstance(context, Mapping):
-        return context.get(HAND_DOWN)
-    return getattr(context, HAND_DOWN, None)
+        return context.get(HAND_DOWN, _ABSENT)
+    return getattr(context, HAND_DOWN, _ABSENT)
 
 
 def _is_knob(key: Any) -> bool:
