@@ -39,7 +39,8 @@ from sovereign_agents.nodes.common import HAND_DOWN, as_context
 @dataclass
 class AssistantContext:
     """The parent's own context: its knob, and the research graph's context in ``sovereign``
-    (a ``Context``, a preset name such as ``"offline"``, or a dict of knobs)."""
+    (a ``Context``, a preset name such as ``"offline"``, or a dict of knobs; left empty, the
+    research graph runs with its defaults)."""
 
     cited: int = 3  # verified claims quoted in the answer
     sovereign: Context | str | dict[str, Any] | None = None
