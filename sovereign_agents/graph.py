@@ -15,6 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from sovereign_agents import roles
 from sovereign_agents.context import Context
+from sovereign_agents.nodes.common import BOUND_KEY, as_context
 from sovereign_agents.nodes.draft import draft
 from sovereign_agents.nodes.extract import extract
 from sovereign_agents.nodes.human_review import human_review
@@ -94,9 +95,13 @@ def build_graph(
     interrupt_after: Any = None,
     name: str = GRAPH_NAME,
     debug: bool = False,
+    context: Any = None,
 ) -> ResearchGraph:
-    """The compiled research graph; arguments as LangGraph's own ``compile``."""
-    return build_builder().compile(
+    """The compiled research graph; arguments as LangGraph's own ``compile``, plus
+    ``context``: a ``Context``, a preset name or a dict of knobs, checked now and used
+    whenever a run's context is not ours (none given, or a parent graph's own context
+    object without a ``sovereign`` field; see nodes/common.py)."""
+    graph = build_builder().compile(
         checkpointer=checkpointer,
         cache=cache,
         store=store,
@@ -105,3 +110,7 @@ def build_graph(
         name=name,
         debug=debug,
     )
+    if context is None:
+        return graph
+    bound = as_context(context, source="build_graph(context=...)")
+    return graph.with_config(configurable={BOUND_KEY: bound})

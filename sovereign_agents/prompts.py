@@ -88,6 +88,8 @@ def body_fields(body: str) -> set[str]:
             names.add(name)
             if spec:
                 names |= body_fields(spec)
+    except PromptError:
+        raise  # (also a ValueError) already says what is wrong
     except ValueError as exc:
         raise PromptError(f"malformed placeholder in prompt body: {exc}") from exc
     return names

@@ -54,10 +54,14 @@ class RoundSignals(BaseModel):
     signals: RunSignals
 
 
-class InputState(TypedDict):
-    goal: str
-    paper: NotRequired[str | None]
-    run_id: NotRequired[str | None]
+# A model with defaults, not a TypedDict: LangChain's ``graph.as_tool()`` takes its arguments
+# from this schema, and with a TypedDict it required every key (paper and run_id too).
+class InputState(BaseModel):
+    """A research run's input: the goal; optionally a paper to anchor on and a run id."""
+
+    goal: str = Field(description="the research question")
+    paper: str | None = Field(default=None, description="arXiv id of a paper to anchor on")
+    run_id: str | None = Field(default=None, description="the run's id (default: a new one)")
 
 
 class OutputState(TypedDict):
