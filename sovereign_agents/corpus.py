@@ -132,13 +132,19 @@ def iter_records(lines: Iterable[str], report: LoadReport) -> Iterable[Paper]:
         yield paper
 
 
-def load_corpus(path: str | Path) -> tuple[list[Paper], LoadReport]:
-    """Read a corpus file. Raises ``CorpusError`` with a clear message when it is unusable."""
+def corpus_file(path: str | Path) -> Path:
+    """The corpus path as a file that exists; else ``CorpusError`` saying what it is."""
     file = Path(path).expanduser()
     if not file.exists():
         raise CorpusError(f"corpus file not found: {file}")
     if not file.is_file():
         raise CorpusError(f"corpus path is not a file: {file}")
+    return file
+
+
+def load_corpus(path: str | Path) -> tuple[list[Paper], LoadReport]:
+    """Read a corpus file. Raises ``CorpusError`` with a clear message when it is unusable."""
+    file = corpus_file(path)
     report = LoadReport(path=str(file), sha256=file_sha256(file))
     try:
         # utf-8-sig: a byte-order mark at the start is not part of the first record

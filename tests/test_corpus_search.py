@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sovereign_agents import Context, build_graph
 from sovereign_agents.corpus import load_corpus, parse_record, split_arxiv_id
 from sovereign_agents.errors import CorpusError
 from sovereign_agents.search.local import BM25Index, LocalCorpusSearch, open_index
@@ -55,6 +56,12 @@ def test_broken_and_missing_corpora_fail_clearly(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(CorpusError, match="empty"):
         load_corpus(empty)
+
+
+def test_a_folder_as_corpus_fails_clearly_in_a_python_api_run(tmp_path: Path) -> None:
+    """Through the graph (the index opens the corpus before the loader), not only the CLI."""
+    with pytest.raises(CorpusError, match="not a file"):
+        build_graph().invoke({"goal": "What is attention?"}, context=Context(corpus=tmp_path))
 
 
 def test_bad_lines_are_skipped_and_counted(tmp_path: Path) -> None:

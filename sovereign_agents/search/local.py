@@ -30,7 +30,13 @@ from sovereign_agents.cache import (
     from_json_bytes,
     json_bytes,
 )
-from sovereign_agents.corpus import LoadReport, file_sha256, load_corpus, split_arxiv_id
+from sovereign_agents.corpus import (
+    LoadReport,
+    corpus_file,
+    file_sha256,
+    load_corpus,
+    split_arxiv_id,
+)
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.text import ANALYZER_VERSION, analyze
@@ -207,13 +213,8 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
     Returns ``(index, warm)`` where ``warm`` says it was not built now. A damaged or
     mismatched cache file is rebuilt; ``take_cache_note(index.sha256)`` then says so.
     """
-    file = Path(path).expanduser().resolve()
-    try:
-        stat = file.stat()
-    except OSError:
-        # let the loader produce its clear message
-        load_corpus(file)
-        raise
+    file = corpus_file(path).resolve()  # a CorpusError for a missing file or a folder
+    stat = file.stat()
     key = (str(file), stat.st_mtime_ns, stat.st_size)
     with _MEMO_LOCK:
         if key in _MEMO:
