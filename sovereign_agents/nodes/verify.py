@@ -14,6 +14,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
+from sovereign_agents.models.call_config import model_round
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
@@ -35,7 +36,10 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     papers = {p.paper.id: p.paper for p in state.get("papers", [])}
     claims = [c for c in claims if c.paper_id in papers]
     verifier = verifier_for(context)
-    result = verifier.verify([c.text for c in claims], [papers[c.paper_id].text for c in claims])
+    with model_round(state.get("revision_round", 0)):  # the stance judge's calls' round
+        result = verifier.verify(
+            [c.text for c in claims], [papers[c.paper_id].text for c in claims]
+        )
     updated = [
         c.model_copy(update={"verification": pinned(v, papers[c.paper_id])})
         for c, v in zip(claims, result.verdicts, strict=True)
