@@ -14,7 +14,6 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.models.call_config import model_round
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
@@ -36,6 +35,8 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     papers = {p.paper.id: p.paper for p in state.get("papers", [])}
     claims = [c for c in claims if c.paper_id in papers]
     verifier = verifier_for(context)
+    from sovereign_agents.models.call_config import model_round  # (not at graph import)
+
     with model_round(state.get("revision_round", 0)):  # the stance judge's calls' round
         result = verifier.verify(
             [c.text for c in claims], [papers[c.paper_id].text for c in claims]
