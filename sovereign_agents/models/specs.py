@@ -160,9 +160,8 @@ def provider_chat_model(
         kwargs["base_url"] = base_url
     try:
         return init_chat_model(parsed.model, model_provider=parsed.provider, **kwargs)
-    except ImportError as exc:  # "... requires the langchain-x package ... pip install ..."
-        raise ConfigError(f"cannot use llm {parsed.value}: {_one_line(exc)}") from exc
-    except Exception as exc:  # unknown provider, missing API key, bad arguments
+    except Exception as exc:  # package missing ("... pip install langchain-x"), unknown
+        # provider, no API key, an argument the client refuses: LangChain's own words
         raise ConfigError(f"cannot use llm {parsed.value}: {_one_line(exc)}") from exc
 
 
@@ -172,13 +171,12 @@ def provider_embeddings(parsed: ModelSpec, base_url: str | None = None) -> Embed
 
     kwargs: dict[str, Any] = {"base_url": base_url} if base_url else {}
     if parsed.provider == "openai":
-        # an OpenAI-compatible server other than OpenAI's takes text, not tiktoken ids
+        # send text, not tiktoken ids: what other OpenAI-compatible servers (llama.cpp, vLLM)
+        # accept, and tiktoken would download its encodings on first use
         kwargs["check_embedding_ctx_length"] = False
     try:
         return init_embeddings(parsed.model, provider=parsed.provider, **kwargs)
-    except ImportError as exc:
-        raise ConfigError(f"cannot use embeddings {parsed.value}: {_one_line(exc)}") from exc
-    except Exception as exc:
+    except Exception as exc:  # as for chat models
         raise ConfigError(f"cannot use embeddings {parsed.value}: {_one_line(exc)}") from exc
 
 
