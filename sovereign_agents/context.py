@@ -104,12 +104,14 @@ class ModelsConfig(Group):
     llm: Any = Field(
         default_factory=lambda: _env("SOVEREIGN_LLM", "extractive"),
         description="chat model for every role: 'extractive' (offline engine), "
-        "'nvidia:<model>', or a LangChain BaseChatModel object",
+        "'nvidia:<model>', '<provider>:<model>' (LangChain's init_chat_model, e.g. "
+        "'openai:gpt-4o-mini'), or a LangChain BaseChatModel object",
     )
     llm_base_url: str | None = Field(
         default=None,
         description="self-hosted NIM / OpenAI-compatible base URL for nvidia: specs (default: "
-        "NVIDIA_BASE_URL; hosted NIM with NVIDIA_API_KEY)",
+        "NVIDIA_BASE_URL; hosted NIM with NVIDIA_API_KEY); for '<provider>:<model>' specs "
+        "the client's base_url (default: the provider's own env, e.g. OPENAI_BASE_URL)",
     )
     role_llms: dict[str, Any] = Field(
         default_factory=dict,
@@ -138,7 +140,8 @@ class ModelsConfig(Group):
     )
     embeddings: Any = Field(
         default_factory=lambda: _env("SOVEREIGN_EMBEDDINGS", "lsa"),
-        description="'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', or an Embeddings object",
+        description="'lsa' (offline TF-IDF + SVD), 'nvidia:<model>', '<provider>:<model>' "
+        "(LangChain's init_embeddings), or an Embeddings object",
     )
     lsa_dim: Whole = Field(default=128, ge=1, le=4096, description="dimension of the LSA index")
     prompt_versions: dict[str, str] = Field(

@@ -202,13 +202,23 @@ def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:
     return np.asarray((d @ q) / (dn * qn))
 
 
-def check_embeddings_spec(spec: Any) -> None:
-    """Fail early, without building a client, on a spec ``resolve_embeddings`` cannot use."""
-    if isinstance(spec, Embeddings) or parse_spec(spec, "embeddings").kind != "object":
+def check_embeddings_spec(spec: Any, base_url: str | None = None) -> None:
+    """Fail early on a spec ``resolve_embeddings`` cannot use: an unknown string, or a
+    ``<provider>:<model>`` whose client LangChain cannot build (provider unknown, package not
+    installed, no key); building one sends no request."""
+    if isinstance(spec, Embeddings):
+        return
+    parsed = parse_spec(spec, "embeddings")
+    if parsed.kind == "provider":
+        from sovereign_agents.models.specs import provider_embeddings
+
+        provider_embeddings(parsed, base_url)
+        return
+    if parsed.kind != "object":
         return
     raise ConfigError(
-        f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
-        "Embeddings object through the Python API"
+        f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', '<provider>:<model>', "
+        "or pass an Embeddings object through the Python API"
     )
 
 
@@ -225,7 +235,11 @@ def resolve_embeddings(
         from sovereign_agents.models import nvidia_embeddings
 
         return nvidia_embeddings(parsed.model, base_url, limits)
+    if parsed.kind == "provider":
+        from sovereign_agents.models import provider_embeddings
+
+        return provider_embeddings(parsed, base_url)
     raise ConfigError(
-        f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', or pass an "
-        "Embeddings object through the Python API"
+        f"unknown embeddings spec {spec!r}: use 'lsa', 'nvidia:<model>', '<provider>:<model>', "
+        "or pass an Embeddings object through the Python API"
     )

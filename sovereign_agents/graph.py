@@ -13,7 +13,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from sovereign_agents import roles
+from sovereign_agents import node_cache, roles
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import BOUND_KEY, as_context
 from sovereign_agents.nodes.draft import draft
@@ -50,13 +50,14 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
         ResearchState, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
     g.add_node("plan", plan)
-    g.add_node("search", search, input_schema=SearchTask)  # type: ignore[call-overload]
+    # cache policies: what a host's node cache (build_graph(cache=...)) may skip (node_cache)
+    g.add_node("search", search, input_schema=SearchTask, cache_policy=node_cache.TASK)  # type: ignore[call-overload]
     g.add_node("index", index)
-    g.add_node("extract", extract, input_schema=ExtractTask)  # type: ignore[call-overload]
+    g.add_node("extract", extract, input_schema=ExtractTask, cache_policy=node_cache.TASK)  # type: ignore[call-overload]
     g.add_node("verify", verify)
     g.add_node("draft", draft)
     for role in reviewers:
-        g.add_node(role, make_reviewer(role))
+        g.add_node(role, make_reviewer(role), cache_policy=node_cache.REVIEWER)
     g.add_node("aggregate", aggregate)
     g.add_node("revise", revise)
     g.add_node("human_review", human_review)

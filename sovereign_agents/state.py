@@ -81,6 +81,7 @@ class ExtractTask(TypedDict):
     paper: Paper
     round: int
     anchor: NotRequired[bool]
+    context_key: NotRequired[str | None]  # the run's context, for node-cache keys (node_cache)
 
 
 class SearchTask(TypedDict):
@@ -89,6 +90,7 @@ class SearchTask(TypedDict):
     query: str
     round: int
     goal: str
+    context_key: NotRequired[str | None]  # the run's context, for node-cache keys (node_cache)
 
 
 class ResearchState(TypedDict):
@@ -98,6 +100,7 @@ class ResearchState(TypedDict):
     run_id: NotRequired[str | None]
     # plan
     created_at: NotRequired[str]
+    context_key: NotRequired[str]  # a hash of the run's context (node_cache.run_context_key)
     anchor: NotRequired[Paper | None]
     goal_analysis: NotRequired[GoalAnalysis]
     queries: NotRequired[list[str]]

@@ -30,7 +30,7 @@ def test_one_parser_for_every_model_spec() -> None:
     assert nim.nvidia and nim.model == "meta/llama-3.1-8b-instruct"
     model = fake_chat_model([])
     assert parse_spec(model).kind == "object" and parse_spec(model).value is model
-    for bad in ("nvidia:", "openai:gpt", "lsa", "NVIDIA:x", " extractive"):
+    for bad in ("nvidia:", "openai:", ":gpt", "gpt-4", "lsa", "NVIDIA:x", " extractive", "a b:c"):
         with pytest.raises(ConfigError, match="unknown llm spec"):
             parse_spec(bad)
     with pytest.raises(ConfigError, match="unknown embeddings spec 'extractive'"):

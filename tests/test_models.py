@@ -117,7 +117,7 @@ def test_unsupported_json_schema_switches_to_json_mode() -> None:
             self.bound.append(kwargs)
             return self
 
-        def invoke(self, messages: Any) -> Any:
+        def invoke(self, messages: Any, config: Any = None) -> Any:
             from langchain_core.messages import AIMessage
 
             return AIMessage(content='{"queries": ["a b", "c d"]}')
@@ -160,7 +160,7 @@ def test_parallel_first_calls_probe_the_mode_once() -> None:
         def bind(self, **kwargs: Any) -> Any:
             return self
 
-        def invoke(self, messages: Any) -> Any:
+        def invoke(self, messages: Any, config: Any = None) -> Any:
             return AIMessage(content='{"queries": ["a b", "c d"]}')
 
     model = RefusesSlowly()
@@ -214,7 +214,7 @@ def test_specs_need_a_key_or_a_base_url(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ConfigError, match="NVIDIA_API_KEY"):
         resolve_chat_model("nvidia:some/model")
     with pytest.raises(ConfigError, match="unknown llm spec"):
-        resolve_chat_model("openai:gpt")
+        resolve_chat_model("gpt-4o")
 
 
 def test_telemetry_is_off_by_default(fake_nim: Any) -> None:

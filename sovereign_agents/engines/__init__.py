@@ -53,4 +53,4 @@ def validate_specs(context: Context) -> None:
         engine_for(role, context)
     from sovereign_agents.embeddings import check_embeddings_spec
 
-    check_embeddings_spec(context.models.embeddings)
+    check_embeddings_spec(context.models.embeddings, context.models.llm_base_url)

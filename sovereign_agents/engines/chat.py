@@ -27,6 +27,7 @@ from sovereign_agents.engines.base import RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine, refine_queries
 from sovereign_agents.models import model_setup
 from sovereign_agents.models.call_cache import ModelCallCache
+from sovereign_agents.models.call_config import call_config
 from sovereign_agents.models.specs import model_name
 from sovereign_agents.models.structured import (
     CallFailed,
@@ -124,8 +125,10 @@ class ChatEngine:
         )
 
     def _ask(
-        self, role: str, schema: type[BaseModel], values: dict[str, Any]
+        self, role: str, schema: type[BaseModel], values: dict[str, Any], round: int | None = None
     ) -> tuple[Any, int, list[str]]:
+        """One structured call of ``role``, labelled (``call_config``) with its prompt and
+        ``round`` (default: the enclosing ``model_round``, e.g. the verify node's)."""
         prompt = self.prompt(role)
         messages: list[BaseMessage] = [
             SystemMessage(content=SYSTEM),
@@ -140,6 +143,7 @@ class ChatEngine:
             model_label=self.name,
             policy=self.policy,
             cache=self.cache,
+            config=call_config(role, prompt.ref, round),
         )
         return outcome.value, outcome.calls, outcome.notes
 
@@ -175,6 +179,7 @@ class ChatEngine:
                 "planner",
                 rs.PlanOutput,
                 {"goal": goal, "anchor": anchor_text, "n_queries": n_queries},
+                round=0,
             )
             queries = list(dict.fromkeys(" ".join(q.split()) for q in out.queries if q.strip()))
             if len(queries) < n_queries:  # pad with keyphrase queries, never run short
@@ -202,6 +207,7 @@ class ChatEngine:
                     "abstract": paper.abstract,
                     "max_claims": max_claims,
                 },
+                round=round,
             )
             claims: list[Claim] = []
             for item in out.claims[:max_claims]:
@@ -247,6 +253,7 @@ class ChatEngine:
                 "writer",
                 rs.DraftOutput,
                 {"goal": goal, "claims": claims_listing(claims), "revision_notes": notes_text},
+                round=round,
             )
 
             def keep(sentences: list[CitedSentence]) -> list[CitedSentence]:
@@ -282,6 +289,7 @@ class ChatEngine:
                     "claims": claims_listing(claims),
                     "signals": signals.summary(),
                 },
+                round=signals.round,
             )
             issues = [
                 ReviewIssue(
@@ -333,6 +341,7 @@ class ChatEngine:
                     "claims": claims_listing(claims),
                     "n_queries": n_queries,
                 },
+                round=round,
             )
             done = {q.lower() for q in queries_done}
             queries = [

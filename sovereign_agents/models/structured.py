@@ -9,7 +9,15 @@ Modes, tried in order and remembered per model once one is found unsupported:
 
 HTTP 429, 5xx and connection failures are retried with backoff, honouring Retry-After. An
 answer that is not valid for the schema is sent back with the validation error, a bounded
-number of times. Every request is recorded (``tracing.record_chat_call``).
+number of times. Every request is recorded (``tracing.record_chat_call``). This stays one
+loop rather than tenacity or a node ``RetryPolicy``: one call moves along three axes at
+once (request mode, HTTP retries with the server's Retry-After, output re-asks with a
+growing conversation), and a role that still fails falls back instead of raising, so a node
+never sees the failure. The clients' own retries are off (``max_retries=0`` where the client
+has them): attempts are ``1 + model_http_retries`` per mode, never multiplied.
+
+Each request carries ``call_config`` (role, prompt ``id@version``, round): the metadata a
+LangSmith trace or a host's callback handler sees, under the node's own config.
 
 Answers are bounded and cleaned where they enter the run: an answer longer than
 ``CallPolicy.max_answer_chars`` fails the call (``AnswerTooLarge``, not retried: the model
@@ -29,11 +37,13 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ValidationError
 
 from sovereign_agents.context import MAX_ANSWER_CHARS
 from sovereign_agents.http_limits import deadline_scope
 from sovereign_agents.models.call_cache import ModelCallCache
+from sovereign_agents.models.call_config import call_config
 from sovereign_agents.models.errors import classify
 from sovereign_agents.models.specs import endpoint_of
 from sovereign_agents.redaction import redact, redact_data, secret_values
@@ -136,16 +146,20 @@ def extract_json(text: str) -> Any:
 
 
 def _request(
-    model: BaseChatModel, mode: str, schema: type[S], messages: list[BaseMessage]
+    model: BaseChatModel,
+    mode: str,
+    schema: type[S],
+    messages: list[BaseMessage],
+    config: RunnableConfig | None = None,
 ) -> tuple[AIMessage, S | None, str | None]:
     """One request in ``mode``: (raw answer, parsed value or None, parse error or None)."""
     if mode == "structured":
         try:
-            out = model.with_structured_output(schema, include_raw=True).invoke(messages)
+            out = model.with_structured_output(schema, include_raw=True).invoke(messages, config)
         except NotImplementedError as exc:
             if "include_raw" not in str(exc):
                 raise
-            out = model.with_structured_output(schema).invoke(messages)
+            out = model.with_structured_output(schema).invoke(messages, config)
         raw = out["raw"] if isinstance(out, dict) else None
         parsed = out.get("parsed") if isinstance(out, dict) else out
         if isinstance(parsed, dict):
@@ -158,9 +172,9 @@ def _request(
         bound = model.bind(
             response_format={"type": "json_object", "schema": schema.model_json_schema()}
         )
-        raw = bound.invoke(messages)
+        raw = bound.invoke(messages, config)
     else:
-        raw = model.invoke(messages)
+        raw = model.invoke(messages, config)
     if not isinstance(raw, AIMessage):
         raw = AIMessage(content=str(getattr(raw, "content", raw)))
     return raw, *parse(raw, schema)
@@ -210,11 +224,17 @@ def call_structured(
     model_label: str,
     policy: CallPolicy | None = None,
     cache: ModelCallCache | None = None,
+    config: RunnableConfig | None = None,
 ) -> CallOutcome:
+    """``config``: the LangChain config of each request (default: ``call_config(role,
+    prompt_ref)``: the role, prompt and round every callback handler sees)."""
     policy = policy or CallPolicy()
+    config = config if config is not None else call_config(role, prompt_ref)
     probing = policy.first_mode is None and _await_probe(model)
     try:
-        return _call(model, messages, schema, role, prompt_ref, model_label, policy, cache, probing)
+        return _call(
+            model, messages, schema, role, prompt_ref, model_label, policy, cache, probing, config
+        )
     finally:
         if probing:
             _end_probe(model)
@@ -230,6 +250,7 @@ def _call(
     policy: CallPolicy,
     cache: ModelCallCache | None,
     probing: bool,
+    config: RunnableConfig,
 ) -> CallOutcome:
     conversation = list(messages)
     calls, notes = 0, []
@@ -258,7 +279,7 @@ def _call(
                 cached = None
                 calls += 1
                 with deadline_scope(policy.deadline_s):
-                    raw, parsed, error = _request(model, mode, schema, conversation)
+                    raw, parsed, error = _request(model, mode, schema, conversation, config)
                 size = answer_chars(raw)
                 if size > policy.max_answer_chars:
                     raw = parsed = None

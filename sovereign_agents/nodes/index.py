@@ -170,7 +170,14 @@ def fan_out_papers(state: ResearchState) -> list[Send] | str:
     round_ = state.get("revision_round", 0)
     sends = [
         Send(
-            "extract", ExtractTask(goal=state["goal"], paper=p.paper, round=round_, anchor=p.anchor)
+            "extract",
+            ExtractTask(
+                goal=state["goal"],
+                paper=p.paper,
+                round=round_,
+                anchor=p.anchor,
+                context_key=state.get("context_key"),
+            ),
         )
         for p in state.get("papers", [])
         if p.round == round_

@@ -13,6 +13,7 @@ from sovereign_agents.context import Context
 from sovereign_agents.engines import engine_for, validate_specs
 from sovereign_agents.errors import InputError
 from sovereign_agents.goal import understand_goal, with_vocabulary
+from sovereign_agents.node_cache import run_context_key
 from sovereign_agents.nodes.common import context_of
 from sovereign_agents.prompts import load_run_prompts
 from sovereign_agents.search import search_backend
@@ -75,6 +76,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
         "goal": goal,
         "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
         "created_at": now_iso(),
+        "context_key": run_context_key(context, backend),
         "anchor": anchor,
         "goal_analysis": analysis,
         "queries": result.value,
@@ -89,7 +91,12 @@ def fan_out_queries(state: ResearchState) -> list[Send] | str:
     """One ``Send("search")`` per query of the current round: the searches run in parallel."""
     round_ = state.get("revision_round", 0)
     sends = [
-        Send("search", SearchTask(query=q, round=round_, goal=state["goal"]))
+        Send(
+            "search",
+            SearchTask(
+                query=q, round=round_, goal=state["goal"], context_key=state.get("context_key")
+            ),
+        )
         for q in state.get("queries", [])
     ]
     return sends or "index"

@@ -35,7 +35,12 @@ def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     papers = {p.paper.id: p.paper for p in state.get("papers", [])}
     claims = [c for c in claims if c.paper_id in papers]
     verifier = verifier_for(context)
-    result = verifier.verify([c.text for c in claims], [papers[c.paper_id].text for c in claims])
+    from sovereign_agents.models.call_config import model_round  # (not at graph import)
+
+    with model_round(state.get("revision_round", 0)):  # the stance judge's calls' round
+        result = verifier.verify(
+            [c.text for c in claims], [papers[c.paper_id].text for c in claims]
+        )
     updated = [
         c.model_copy(update={"verification": pinned(v, papers[c.paper_id])})
         for c, v in zip(claims, result.verdicts, strict=True)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import arxiv
 import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from sovereign_agents.cache import cache_dir
 from sovereign_agents.corpus import split_arxiv_id
@@ -126,23 +127,36 @@ class PoliteClient(arxiv.Client):
         self._session = bound_session(_TimeoutSession(timeout), limits)
         self.limiter, self.retries, self.backoff, self.stats = limiter, retries, backoff, stats
 
+    def _transient(self, exc: BaseException) -> bool:
+        """A failure worth another try: 429/5xx, an empty page mid-results, a timeout, a
+        dropped connection (a 400 or 404 is final)."""
+        if isinstance(exc, arxiv.HTTPError):
+            return exc.status in RETRY_STATUSES
+        return isinstance(
+            exc, arxiv.UnexpectedEmptyPageError | requests.Timeout | requests.ConnectionError
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with 10% jitter: backoff * 2**(attempt-1) * [1, 1.1)."""
+        return float(self.backoff * 2 ** (state.attempt_number - 1) * (1 + 0.1 * random.random()))
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+
     def _parse_feed(self, url: str, first_page: bool = True, _try_index: int = 0) -> Any:
-        for attempt in range(self.retries + 1):
-            self.stats.waited_s += self.limiter.wait()
-            self.stats.requests += 1
-            try:
+        """One page, each try after the shared limiter's wait, retried (tenacity) on
+        transient failures; the last failure is raised as it was."""
+        for attempt in Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(self._transient),
+            before_sleep=self._count_retry,
+            reraise=True,
+        ):
+            with attempt:
+                self.stats.waited_s += self.limiter.wait()
+                self.stats.requests += 1
                 return super()._parse_feed(url, first_page=first_page, _try_index=0)
-            except arxiv.HTTPError as exc:
-                if exc.status not in RETRY_STATUSES or attempt == self.retries:
-                    raise
-            except (arxiv.UnexpectedEmptyPageError, requests.Timeout):
-                if attempt == self.retries:
-                    raise
-            except requests.ConnectionError:
-                if attempt == self.retries:
-                    raise
-            self.stats.retries += 1
-            time.sleep(self.backoff * (2**attempt) * (1 + 0.1 * random.random()))
         raise AssertionError("unreachable")
 
 
