@@ -49,9 +49,9 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
         ResearchState, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
     g.add_node("plan", plan)
-    g.add_node("search", search, input_schema=SearchTask)  # type: ignore[call-overload]
+    g.add_node("search", search, input_schema=SearchTask)
     g.add_node("index", index)
-    g.add_node("extract", extract, input_schema=ExtractTask)  # type: ignore[call-overload]
+    g.add_node("extract", extract, input_schema=ExtractTask)
     g.add_node("verify", verify)
     g.add_node("draft", draft)
     for role in reviewers:
