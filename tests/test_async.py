@@ -197,3 +197,36 @@ def test_a_body_that_returns_at_once_and_one_that_raises() -> None:
         drive(failing())
     with pytest.raises(ValueError, match="bad"):
         asyncio.run(adrive(failing(), offload=True))
+
+
+@pytest.mark.integration
+def test_an_nvidia_model_keeps_its_http_bounds_under_ainvoke(
+    fake_nim: Any, daily_corpus: Path, cache: str
+) -> None:
+    """The NIM client's bounds (body cap, deadline) sit on its ``requests`` session; under
+    ``ainvoke`` it is called through that session in a worker thread, not through its own
+    unbounded aiohttp one: a huge answer fails on the cap, the planner falls back."""
+    fake_nim.hostile = "huge"
+    fake_nim.huge_bytes = 5_000_000
+    context = Context(
+        role_llms={"planner": "nvidia:fake"},
+        corpus=str(daily_corpus),
+        cache_dir=cache,
+        request_deadline_s=5.0,
+        model_http_retries=0,
+        max_papers=2,
+    )
+
+    async def plan_calls() -> list[dict[str, Any]]:
+        calls = []
+        async for c in build_graph().astream(
+            {"goal": ON_TOPIC}, context=context, stream_mode="custom"
+        ):
+            if c.get("event") == "node" and c["node"] == "plan":
+                calls += [call for call in c["calls"] if call["kind"] == "chat"]
+        return calls
+
+    calls = asyncio.run(plan_calls())
+    assert calls and fake_nim.hostile_hits >= 1
+    assert all(c["response"] is None for c in calls)
+    assert any("cap" in c["error"] for c in calls), [c["error"] for c in calls]

@@ -163,10 +163,22 @@ def extract_json(text: str) -> Any:
     return value
 
 
-def _invoke(runnable: Runnable[Any, Any], messages: list[BaseMessage]) -> Step[Any]:
-    """``invoke`` blocking, ``ainvoke`` awaited (a model object without one: ``invoke`` in a
-    worker thread)."""
-    return either(runnable.invoke, getattr(runnable, "ainvoke", None), messages)
+def _invoke(
+    runnable: Runnable[Any, Any], messages: list[BaseMessage], awaitable: bool = True
+) -> Step[Any]:
+    """``invoke`` blocking, ``ainvoke`` awaited (a model object without one, or one whose
+    ``ainvoke`` would drop its HTTP bounds: ``invoke`` in a worker thread)."""
+    arun = getattr(runnable, "ainvoke", None) if awaitable else None
+    return either(runnable.invoke, arun, messages)
+
+
+def awaits_bounded(model: BaseChatModel) -> bool:
+    """Whether the model's ``ainvoke`` keeps its HTTP bounds (``http_limits``: deadline, body
+    cap, Retry-After). Not for an NVIDIA client bounded on its ``requests`` session only
+    (``models.specs.instrument_http`` marks it): its ``ainvoke`` would go through an unbounded
+    aiohttp session, so under ``ainvoke`` it is called blocking in a worker thread."""
+    session = getattr(getattr(model, "_client", None), "get_session_fn", None)
+    return not getattr(session, "bounds_blocking_only", False)
 
 
 def _request_step(
@@ -194,13 +206,16 @@ def _request(
     model: BaseChatModel, mode: str, schema: type[S], messages: list[BaseMessage]
 ) -> Body[tuple[AIMessage, S | None, str | None]]:
     """One request in ``mode``: (raw answer, parsed value or None, parse error or None)."""
+    native = awaits_bounded(model)
     if mode == "structured":
         try:
-            out = yield _invoke(model.with_structured_output(schema, include_raw=True), messages)
+            out = yield _invoke(
+                model.with_structured_output(schema, include_raw=True), messages, native
+            )
         except NotImplementedError as exc:
             if "include_raw" not in str(exc):
                 raise
-            out = yield _invoke(model.with_structured_output(schema), messages)
+            out = yield _invoke(model.with_structured_output(schema), messages, native)
         raw = out["raw"] if isinstance(out, dict) else None
         parsed = out.get("parsed") if isinstance(out, dict) else out
         if isinstance(parsed, dict):
@@ -213,9 +228,9 @@ def _request(
         bound = model.bind(
             response_format={"type": "json_object", "schema": schema.model_json_schema()}
         )
-        raw = yield _invoke(bound, messages)
+        raw = yield _invoke(bound, messages, native)
     else:
-        raw = yield _invoke(model, messages)
+        raw = yield _invoke(model, messages, native)
     if not isinstance(raw, AIMessage):
         raw = AIMessage(content=str(getattr(raw, "content", raw)))
     return raw, *parse(raw, schema)
