@@ -27,6 +27,7 @@ from sovereign_agents.cache import (
 )
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.model_spec import parse_spec
+from sovereign_agents.steps import Step
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.tracing import record_call, text_key
 
@@ -186,6 +187,23 @@ def record_embeddings(model: Any, texts: list[str], vectors: list[list[float]]) 
             "vectors": {text_key(t): v for t, v in zip(texts, vectors, strict=True)},
         }
     )
+
+
+def embedding_step(
+    model: Embeddings, documents: list[str], query: str
+) -> Step[tuple[list[list[float]], list[float]]]:
+    """The documents' and the query's vectors, as a step: ``embed_documents`` and
+    ``embed_query`` blocking, ``aembed_documents`` and ``aembed_query`` awaited (LangChain
+    runs an embeddings class without its own async methods, LSA among them, in a worker
+    thread)."""
+
+    def run() -> tuple[list[list[float]], list[float]]:
+        return model.embed_documents(documents), model.embed_query(query)
+
+    async def arun() -> tuple[list[list[float]], list[float]]:
+        return await model.aembed_documents(documents), await model.aembed_query(query)
+
+    return Step(run, arun)
 
 
 def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:

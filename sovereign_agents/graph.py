@@ -8,7 +8,7 @@ plan -> search (one Send per query) -> index -> extract (one Send per paper) -> 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -29,13 +29,16 @@ from sovereign_agents.nodes.tribunal import aggregate, make_reviewer, route_afte
 from sovereign_agents.nodes.verify import verify
 from sovereign_agents.state import (
     ExtractTask,
+    InputDict,
     InputState,
     OutputState,
     ResearchState,
     SearchTask,
 )
 
-ResearchGraph = CompiledStateGraph[ResearchState, Context, InputState, OutputState]
+# typed with the input as the plain dict callers pass ({"goal": ...}, InputDict), so a
+# host's type checker accepts it; at run time InputState validates it (an InputState works too)
+ResearchGraph = CompiledStateGraph[ResearchState, Context, InputDict, OutputState]
 
 GRAPH_NAME = "sovereign_research"
 
@@ -51,9 +54,9 @@ def build_builder() -> StateGraph[ResearchState, Context, InputState, OutputStat
     )
     g.add_node("plan", plan)
     # cache policies: what a host's node cache (build_graph(cache=...)) may skip (node_cache)
-    g.add_node("search", search, input_schema=SearchTask, cache_policy=node_cache.TASK)  # type: ignore[call-overload]
+    g.add_node("search", search, input_schema=SearchTask, cache_policy=node_cache.TASK)
     g.add_node("index", index)
-    g.add_node("extract", extract, input_schema=ExtractTask, cache_policy=node_cache.TASK)  # type: ignore[call-overload]
+    g.add_node("extract", extract, input_schema=ExtractTask, cache_policy=node_cache.TASK)
     g.add_node("verify", verify)
     g.add_node("draft", draft)
     for role in reviewers:
@@ -111,7 +114,7 @@ def build_graph(
         name=name,
         debug=debug,
     )
-    if context is None:
-        return graph
-    bound = as_context(context, source="build_graph(context=...)")
-    return graph.with_config(configurable={BOUND_KEY: bound})
+    if context is not None:
+        bound = as_context(context, source="build_graph(context=...)")
+        graph = graph.with_config(configurable={BOUND_KEY: bound})
+    return cast(ResearchGraph, graph)

@@ -64,6 +64,15 @@ class InputState(BaseModel):
     run_id: str | None = Field(default=None, description="the run's id (default: a new one)")
 
 
+class InputDict(TypedDict):
+    """``InputState`` as the plain dict callers pass (``graph.invoke({"goal": ...})``): the
+    compiled graph's input type for type checkers; the same keys (a test keeps them so)."""
+
+    goal: str
+    paper: NotRequired[str | None]
+    run_id: NotRequired[str | None]
+
+
 class OutputState(TypedDict):
     run_id: str
     goal: str

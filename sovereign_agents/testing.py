@@ -3,6 +3,9 @@
 * ``ScriptedEngine``: the extractive engine with reviewer scores fixed per round, to drive
   the tribunal's routing either way (pass it as ``Context(llm=ScriptedEngine(...))``).
 * ``fake_chat_model``: a LangChain chat model that answers from a list of replies.
+* ``role_chat_model``: a chat model that answers every role validly after a delay, natively
+  async (``asyncio.sleep`` under ``ainvoke``); it records sync vs async calls and the peak
+  number of calls in flight (to test an async host or ``max_concurrency``).
 * ``shared_data``: where the project's real test data lives (``../shared/data``).
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -19,6 +23,9 @@ from sovereign_agents.engines.base import RoleResult
 from sovereign_agents.engines.extractive import ExtractiveEngine
 from sovereign_agents.schemas import Claim, Draft, Paper, Review, ReviewerRole, RevisionPlan
 from sovereign_agents.signals import RunSignals
+
+if TYPE_CHECKING:
+    from sovereign_agents.bench.latency_model import LatencyChatModel
 
 
 class ScriptedEngine(ExtractiveEngine):
@@ -73,6 +80,16 @@ class ScriptedEngine(ExtractiveEngine):
 def fake_chat_model(replies: Sequence[str]) -> GenericFakeChatModel:
     """A chat model that returns ``replies`` in order (LangChain's own fake)."""
     return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
+def role_chat_model(latency: float = 0.0, score: float = 8.0) -> LatencyChatModel:
+    """A chat model answering every role's schema after ``latency`` seconds (``time.sleep``
+    under ``invoke``, ``asyncio.sleep`` under ``ainvoke``); reviewers score ``score``. It
+    records ``calls``, ``async_calls`` (those that came through ``ainvoke`` / ``abatch``) and
+    ``peak`` (the most calls in flight at once)."""
+    from sovereign_agents.bench.latency_model import LatencyChatModel
+
+    return LatencyChatModel(latency=latency, first_score=score, later_score=score)
 
 
 def shared_data() -> Path:

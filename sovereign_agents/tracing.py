@@ -9,10 +9,12 @@ Progress events (``{"event": "progress", ...}``) go the same way through ``emit`
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -69,38 +71,61 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+class _NodeRun:
+    """One node execution being traced: its calls, its output, its error."""
+
+    def __init__(self, node: str, state: Any) -> None:
+        self.node, self.state = node, state
+        self.calls: list[dict[str, Any]] = []
+        self.output: Any = None
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[_NodeRun]:
+        token = _CALLS.set(self.calls)
+        started, t0 = now_iso(), time.perf_counter()
+        error: str | None = None
+        try:
+            yield self
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            _CALLS.reset(token)
+            emit(
+                {
+                    "event": "node",
+                    "node": self.node,
+                    "start": started,
+                    "end": now_iso(),
+                    "seconds": round(time.perf_counter() - t0, 4),
+                    "input": summarize(self.state),
+                    "output": summarize(self.output) if self.output is not None else None,
+                    "calls": self.calls,
+                    "error": error,
+                }
+            )
+
+
 def traced(node: str) -> Callable[[F], F]:
-    """Wrap a node so each execution yields one trace record on the custom stream."""
+    """Wrap a node (a function or a coroutine function) so each execution yields one trace
+    record on the custom stream."""
 
     def decorate(fn: F) -> F:
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def awrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
+                with _NodeRun(node, state).scope() as run:
+                    run.output = await fn(state, *args, **kwargs)
+                    return run.output
+
+            return awrapper  # type: ignore[return-value]
+
         @functools.wraps(fn)
         def wrapper(state: Any, *args: Any, **kwargs: Any) -> Any:
-            calls: list[dict[str, Any]] = []
-            token = _CALLS.set(calls)
-            started, t0 = now_iso(), time.perf_counter()
-            error: str | None = None
-            output: Any = None
-            try:
-                output = fn(state, *args, **kwargs)
-                return output
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                _CALLS.reset(token)
-                emit(
-                    {
-                        "event": "node",
-                        "node": node,
-                        "start": started,
-                        "end": now_iso(),
-                        "seconds": round(time.perf_counter() - t0, 4),
-                        "input": summarize(state),
-                        "output": summarize(output) if output is not None else None,
-                        "calls": calls,
-                        "error": error,
-                    }
-                )
+            with _NodeRun(node, state).scope() as run:
+                run.output = fn(state, *args, **kwargs)
+                return run.output
 
         return wrapper  # type: ignore[return-value]
 

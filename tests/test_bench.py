@@ -38,6 +38,8 @@ def test_report_has_the_contract_keys(report: BenchReport) -> None:
         "search.speedup_vs_rank_bm25",
         "search.ratio_vs_bm25s",
         "offline_run.wall_s",
+        "async.warm.model_p99_ms",
+        "async.cold.model_p99_ms",
     }
 
 
@@ -61,8 +63,16 @@ def test_numbers_are_sane(report: BenchReport) -> None:
     assert s.base.local.p50_ms > 0 and s.base.rank_bm25 is not None
     assert report.verify.pairs == 50 and report.verify.pairs_per_s > 0
     assert 0 < report.verify.mean_confidence <= 1
+    a = report.async_host
+    for run in (a.cold, a.warm):  # every model call of the hosted runs was awaited
+        assert run.calls > 0 and run.async_calls == run.calls
+        assert run.model is not None and run.model.ticks > 0 and run.run.ticks >= run.model.ticks
+        assert 0 <= run.model.p50_ms <= run.model.p99_ms <= run.model.max_ms
+    assert a.offline.calls == 0 and a.offline.run.ticks > 0
+    assert a.wall_sync_s > 0 and a.wall_async_s == a.warm.wall_s
     table = markdown_table(report)
     assert "critical_path.ratio" in table and "verify.pairs_per_s" in table
+    assert "async.warm.model_phase_lag" in table and "async.wall_s" in table
 
 
 @pytest.mark.parametrize(

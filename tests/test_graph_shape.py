@@ -51,3 +51,14 @@ def test_builder_compiles_with_langgraph_arguments() -> None:
     graph = build_builder().compile(checkpointer=InMemorySaver(), interrupt_before=["draft"])
     assert graph.interrupt_before_nodes == ["draft"]
     assert build_graph(name="custom").name == "custom"
+
+
+def test_the_typed_input_dict_has_the_input_states_keys() -> None:
+    """``InputDict`` (what a type checker sees ``invoke`` take) mirrors ``InputState``
+    (what validates it at run time): the same keys, only ``goal`` required."""
+    from sovereign_agents.state import InputDict, InputState
+
+    assert set(InputDict.__annotations__) == set(InputState.model_fields)
+    assert InputDict.__required_keys__ == {
+        name for name, field in InputState.model_fields.items() if field.is_required()
+    }

@@ -1,9 +1,10 @@
-"""``sovereign bench``: four benchmarks measured in one process, one module each.
+"""``sovereign bench``: five benchmarks measured in one process, one module each.
 
 * ``critical_path``: a run on a model that sleeps L per call, against stages x L;
 * ``offline_run``: a full extractive run, cold and warm, and its memory;
 * ``search``: the local BM25 index against rank_bm25 and bm25s, at 1x and 10x the corpus;
-* ``verify``: (claim, source) pairs scored per second by the TF-IDF and hybrid verifiers.
+* ``verify``: (claim, source) pairs scored per second by the TF-IDF and hybrid verifiers;
+* ``async_host``: the event-loop stall an async host sees while ``graph.ainvoke`` runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from sovereign_agents.bench.async_host import AsyncBench, HostRun, run_async_bench
+from sovereign_agents.bench.async_host import markdown_rows as async_rows
 from sovereign_agents.bench.critical_path import CriticalPath, run_critical_path
 from sovereign_agents.bench.offline_run import OfflineRun, run_offline
 from sovereign_agents.bench.search import SearchBench, run_search_bench
@@ -39,6 +42,7 @@ class BenchReport(BaseModel):
     offline_run: OfflineRun
     search: SearchBench
     verify: VerifyBench
+    async_host: AsyncBench
     targets: dict[str, Target]
 
 
@@ -64,6 +68,7 @@ def run_bench(
         critical = run_critical_path(corpus, latency, cache=cache, repeats=repeats)
     search = run_search_bench(papers, scale=scale, max_queries=max_queries)
     verify = run_verify_bench(papers, verify_pairs)
+    hosted = run_async_bench(corpus, latency=latency)
     return BenchReport(
         corpus=str(corpus),
         records=len(papers),
@@ -73,13 +78,20 @@ def run_bench(
         offline_run=offline,
         search=search,
         verify=verify,
+        async_host=hosted,
         targets={
             "critical_path.ratio": _target(critical.ratio, 1.25, at_most=True),
             "search.speedup_vs_rank_bm25": _target(search.speedup_vs_rank_bm25, 5, False),
             "search.ratio_vs_bm25s": _target(search.ratio_vs_bm25s, 2, at_most=True),
             "offline_run.wall_s": _target(offline.wall_s, 20, at_most=True),
+            "async.warm.model_p99_ms": _target(_p99(hosted.warm), 10, at_most=True),
+            "async.cold.model_p99_ms": _target(_p99(hosted.cold), 10, at_most=True),
         },
     )
+
+
+def _p99(run: HostRun) -> float | None:
+    return run.model.p99_ms if run.model is not None else None
 
 
 def _cpus() -> int:
@@ -134,6 +146,7 @@ def markdown_table(report: BenchReport) -> str:
             f"{v.hybrid_seconds:g} s)",
         )
     )
+    rows += async_rows(report.async_host)
     lines = ["| measure | value |", "| --- | --- |"]
     lines += [f"| {k} | {val} |" for k, val in rows]
     lines += ["", "| target | value | goal | met |", "| --- | ---: | --- | --- |"]

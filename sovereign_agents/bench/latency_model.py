@@ -9,13 +9,14 @@ the approval threshold) and ``later_score`` after.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
 import time
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -38,7 +39,10 @@ _EVIDENCE = re.compile(r"<<<EVIDENCE\n(.*?)\nEVIDENCE>>>", re.DOTALL)
 
 
 class LatencyChatModel(BaseChatModel):
-    """Sleeps ``latency`` seconds per call, then answers the role's schema."""
+    """Sleeps ``latency`` seconds per call, then answers the role's schema. ``ainvoke`` waits
+    with ``asyncio.sleep`` (as an HTTP client awaiting a NIM would); every call's waiting
+    window is kept in ``windows`` (``perf_counter`` start, end), ``async_calls`` counts the
+    calls that came through the async API and ``peak`` the most calls in flight at once."""
 
     latency: float = 0.2
     first_score: float = 5.0
@@ -46,6 +50,10 @@ class LatencyChatModel(BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _reviews: int = PrivateAttr(default=0)
     _calls: int = PrivateAttr(default=0)
+    _async_calls: int = PrivateAttr(default=0)
+    _windows: list[tuple[float, float]] = PrivateAttr(default_factory=list)
+    _inflight: int = PrivateAttr(default=0)
+    _peak: int = PrivateAttr(default=0)
 
     @property
     def _llm_type(self) -> str:
@@ -55,6 +63,33 @@ class LatencyChatModel(BaseChatModel):
     def calls(self) -> int:
         return self._calls
 
+    @property
+    def async_calls(self) -> int:
+        return self._async_calls
+
+    @property
+    def peak(self) -> int:
+        return self._peak
+
+    @property
+    def windows(self) -> list[tuple[float, float]]:
+        """(start, end) of every call's wait, in ``time.perf_counter`` seconds."""
+        with self._lock:
+            return list(self._windows)
+
+    def _enter(self) -> float:
+        with self._lock:
+            self._inflight += 1
+            self._peak = max(self._peak, self._inflight)
+        return time.perf_counter()
+
+    def _count(self, started: float, *, is_async: bool) -> None:
+        with self._lock:
+            self._inflight -= 1
+            self._calls += 1
+            self._async_calls += is_async
+            self._windows.append((started, time.perf_counter()))
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -62,9 +97,24 @@ class LatencyChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        with self._lock:
-            self._calls += 1
+        started = self._enter()
         time.sleep(self.latency)
+        self._count(started, is_async=False)
+        return self._result(messages, kwargs)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        started = self._enter()
+        await asyncio.sleep(self.latency)
+        self._count(started, is_async=True)
+        return self._result(messages, kwargs)
+
+    def _result(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         prompt = str(messages[-1].content)
         answer = self.answer(self._role(prompt, kwargs), prompt)
         message = AIMessage(content=json.dumps(answer))

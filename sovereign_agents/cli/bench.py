@@ -23,8 +23,16 @@ def bench_command(
     verify_pairs: Annotated[int, typer.Option(help="(claim, source) pairs to verify")] = 2000,
     queries: Annotated[int, typer.Option(help="search queries at 1x (at most 50)")] = 50,
     repeats: Annotated[int, typer.Option(help="critical-path runs (the median is reported)")] = 3,
+    async_only: Annotated[
+        bool,
+        typer.Option(
+            "--async-only",
+            help="only the async-host measure: event-loop stalls while graph.ainvoke runs",
+        ),
+    ] = False,
 ) -> None:
-    """Benchmark the kernel: critical-path ratio, offline run time, search, verification."""
+    """Benchmark the kernel: critical-path ratio, offline run time, search, verification, and
+    the event-loop stalls an async host sees."""
     from sovereign_agents.bench import markdown_table, run_bench
     from sovereign_agents.corpus import load_corpus
 
@@ -36,6 +44,9 @@ def bench_command(
         load_corpus(corpus)  # a clear error before any benchmark starts
         if not as_json:
             err.print(f"benchmarking on {corpus} ...")
+        if async_only:
+            _async_only(corpus, latency, as_json)
+            return
         report = run_bench(
             corpus,
             latency=latency,
@@ -48,3 +59,15 @@ def bench_command(
         print(report.model_dump_json(indent=2))
     else:
         out.print(markdown_table(report), soft_wrap=True, markup=False)
+
+
+def _async_only(corpus: Path, latency: float, as_json: bool) -> None:
+    from sovereign_agents.bench.async_host import markdown_rows, run_async_bench
+
+    bench = run_async_bench(corpus, latency=latency)
+    if as_json:
+        print(bench.model_dump_json(indent=2))
+        return
+    lines = ["| measure | value |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in markdown_rows(bench)]
+    out.print("\n".join(lines), soft_wrap=True, markup=False)

@@ -74,3 +74,8 @@ class Engine(Protocol):
     def judge(
         self, claims: list[str], evidences: list[str]
     ) -> RoleResult[list[JudgeOutput | None]]: ...
+
+
+# An engine may also offer each role as a coroutine named ``a<role method>`` (``aplan``,
+# ``aextract``, ...; ``ChatEngine`` does): nodes run under ``ainvoke`` await it. An engine
+# without them still works under ``ainvoke``: its methods run in a worker thread.

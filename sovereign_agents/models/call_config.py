@@ -14,13 +14,14 @@ judge, called through the verifier).
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import var_child_runnable_config
 
+T = TypeVar("T")
 TAG = "sovereign"
 _ROUND: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "sovereign_model_round", default=None
@@ -35,6 +36,28 @@ def model_round(round: int) -> Iterator[None]:
         yield
     finally:
         _ROUND.reset(token)
+
+
+def in_round(round: int, fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` whose model calls are of ``round`` (a ``model_round`` around each call; not
+    around a node body's ``yield``: under ``ainvoke`` a body's code runs in worker threads,
+    each with its own copy of the context)."""
+
+    def call(*args: Any, **kwargs: Any) -> T:
+        with model_round(round):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def in_round_async(round: int, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """``in_round`` for a coroutine function: the round holds in the awaiting task."""
+
+    async def call(*args: Any, **kwargs: Any) -> T:
+        with model_round(round):
+            return await fn(*args, **kwargs)
+
+    return call
 
 
 def current_round() -> int | None:

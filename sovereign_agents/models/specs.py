@@ -91,6 +91,8 @@ def instrument_http(model: Any, limits: HttpLimits) -> None:
         return session
 
     client.get_session_fn = bounded_session
+    # its aiohttp session (ainvoke) is not bounded: models.structured calls it blocking instead
+    bounded_session.bounds_blocking_only = True  # type: ignore[attr-defined]
 
 
 def resolve_chat_model(

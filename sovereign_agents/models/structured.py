@@ -7,6 +7,10 @@ Modes, tried in order and remembered per model once one is found unsupported:
   OpenAI-compatible llama.cpp server accepts where it refuses ``json_schema``);
 * ``prompt``: the prompt's own "answer with JSON only", parsed from the text.
 
+``call_structured`` blocks; ``acall_structured`` is the same call awaited on an event loop
+(the model's ``ainvoke``; the backoff with ``asyncio.sleep``; the deadline with
+``asyncio.timeout``): one body (``_call``, a ``steps.Body``), two drivers.
+
 HTTP 429, 5xx and connection failures are retried with backoff, honouring Retry-After. An
 answer that is not valid for the schema is sent back with the validation error, a bounded
 number of times. Every request is recorded (``tracing.record_chat_call``). This stays one
@@ -27,6 +31,8 @@ is parsed, cached, traced or written to the state.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import re
 import threading
@@ -37,7 +43,7 @@ from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ValidationError
 
 from sovereign_agents.context import MAX_ANSWER_CHARS
@@ -47,6 +53,7 @@ from sovereign_agents.models.call_config import call_config
 from sovereign_agents.models.errors import classify
 from sovereign_agents.models.specs import endpoint_of
 from sovereign_agents.redaction import redact, redact_data, secret_values
+from sovereign_agents.steps import Body, Step, adrive, drive, either
 from sovereign_agents.tracing import record_chat_call
 from sovereign_agents.wording import count
 
@@ -105,18 +112,38 @@ def _start_mode(model: BaseChatModel) -> int:
 
 
 _PROBES: dict[int, threading.Event] = {}
+PROBE_WAIT_S = 300.0
 
 
-def _await_probe(model: BaseChatModel, timeout: float = 300.0) -> bool:
+def _probe_event(model: BaseChatModel) -> threading.Event | None:
     """The first request to a model finds out which mode it accepts while the others wait, so
     a fan-out of parallel calls (the judge, the extractors) does not send every one of them
-    in a mode the server refuses. True for the caller that probes."""
+    in a mode the server refuses. None for the caller that probes; the others wait for the
+    event it returns."""
     with _MODE_LOCK:
         event = _PROBES.get(id(model))
         if event is None:
             _PROBES[id(model)] = threading.Event()
-            return True
+        return event
+
+
+def _await_probe(model: BaseChatModel, timeout: float = PROBE_WAIT_S) -> bool:
+    """True for the caller that probes; the others wait (blocking) until it found a mode."""
+    event = _probe_event(model)
+    if event is None:
+        return True
     event.wait(timeout)
+    return False
+
+
+async def _await_probe_async(model: BaseChatModel, timeout: float = PROBE_WAIT_S) -> bool:
+    """``_await_probe`` on an event loop: the others poll the event without blocking it."""
+    event = _probe_event(model)
+    if event is None:
+        return True
+    give_up = time.monotonic() + timeout
+    while not event.is_set() and time.monotonic() < give_up:
+        await asyncio.sleep(0.01)
     return False
 
 
@@ -145,21 +172,68 @@ def extract_json(text: str) -> Any:
     return value
 
 
+def _invoke(
+    runnable: Runnable[Any, Any],
+    messages: list[BaseMessage],
+    config: RunnableConfig | None,
+    awaitable: bool = True,
+) -> Step[Any]:
+    """``invoke`` blocking, ``ainvoke`` awaited (a model object without one, or one whose
+    ``ainvoke`` would drop its HTTP bounds: ``invoke`` in a worker thread); each with the
+    call's ``config``."""
+    arun = getattr(runnable, "ainvoke", None) if awaitable else None
+    return either(runnable.invoke, arun, messages, config)
+
+
+def awaits_bounded(model: BaseChatModel) -> bool:
+    """Whether the model's ``ainvoke`` keeps its HTTP bounds (``http_limits``: deadline, body
+    cap, Retry-After). Not for an NVIDIA client bounded on its ``requests`` session only
+    (``models.specs.instrument_http`` marks it): its ``ainvoke`` would go through an unbounded
+    aiohttp session, so under ``ainvoke`` it is called blocking in a worker thread."""
+    session = getattr(getattr(model, "_client", None), "get_session_fn", None)
+    return not getattr(session, "bounds_blocking_only", False)
+
+
+def _request_step(
+    model: BaseChatModel,
+    mode: str,
+    schema: type[S],
+    messages: list[BaseMessage],
+    deadline_s: float | None,
+    config: RunnableConfig | None = None,
+) -> Step[tuple[AIMessage, S | None, str | None]]:
+    """One request in ``mode`` under one deadline for all its HTTP requests: blocking
+    (``deadline_scope``) or awaited (``asyncio.timeout``)."""
+
+    def run() -> tuple[AIMessage, S | None, str | None]:
+        with deadline_scope(deadline_s):
+            return drive(_request(model, mode, schema, messages, config))
+
+    async def arun() -> tuple[AIMessage, S | None, str | None]:
+        async with asyncio.timeout(deadline_s):
+            return await adrive(_request(model, mode, schema, messages, config), offload=True)
+
+    return Step(run, arun)
+
+
 def _request(
     model: BaseChatModel,
     mode: str,
     schema: type[S],
     messages: list[BaseMessage],
     config: RunnableConfig | None = None,
-) -> tuple[AIMessage, S | None, str | None]:
+) -> Body[tuple[AIMessage, S | None, str | None]]:
     """One request in ``mode``: (raw answer, parsed value or None, parse error or None)."""
+    native = awaits_bounded(model)
     if mode == "structured":
         try:
-            out = model.with_structured_output(schema, include_raw=True).invoke(messages, config)
+            out = yield _invoke(
+                model.with_structured_output(schema, include_raw=True), messages, config, native
+            )
         except NotImplementedError as exc:
             if "include_raw" not in str(exc):
                 raise
-            out = model.with_structured_output(schema).invoke(messages, config)
+            out = yield _invoke(model.with_structured_output(schema), messages, config, native)
         raw = out["raw"] if isinstance(out, dict) else None
         parsed = out.get("parsed") if isinstance(out, dict) else out
         if isinstance(parsed, dict):
@@ -172,9 +246,9 @@ def _request(
         bound = model.bind(
             response_format={"type": "json_object", "schema": schema.model_json_schema()}
         )
-        raw = bound.invoke(messages, config)
+        raw = yield _invoke(bound, messages, config, native)
     else:
-        raw = model.invoke(messages, config)
+        raw = yield _invoke(model, messages, config, native)
     if not isinstance(raw, AIMessage):
         raw = AIMessage(content=str(getattr(raw, "content", raw)))
     return raw, *parse(raw, schema)
@@ -232,12 +306,69 @@ def call_structured(
     config = config if config is not None else call_config(role, prompt_ref)
     probing = policy.first_mode is None and _await_probe(model)
     try:
-        return _call(
-            model, messages, schema, role, prompt_ref, model_label, policy, cache, probing, config
+        return drive(
+            _call(
+                model,
+                messages,
+                schema,
+                role,
+                prompt_ref,
+                model_label,
+                policy,
+                cache,
+                probing,
+                config,
+            )
         )
     finally:
         if probing:
             _end_probe(model)
+
+
+async def acall_structured(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[S],
+    *,
+    role: str,
+    prompt_ref: str,
+    model_label: str,
+    policy: CallPolicy | None = None,
+    cache: ModelCallCache | None = None,
+    config: RunnableConfig | None = None,
+) -> CallOutcome:
+    """``call_structured`` awaited: the same ladder, retries and records."""
+    policy = policy or CallPolicy()
+    config = config if config is not None else call_config(role, prompt_ref)
+    probing = policy.first_mode is None and await _await_probe_async(model)
+    try:
+        return await adrive(
+            _call(
+                model,
+                messages,
+                schema,
+                role,
+                prompt_ref,
+                model_label,
+                policy,
+                cache,
+                probing,
+                config,
+            ),
+            offload=True,  # the cache, the records, the redaction: off the loop
+        )
+    finally:
+        if probing:
+            _end_probe(model)
+
+
+async def _asleep(policy: CallPolicy, seconds: float) -> None:
+    """The backoff on a loop: ``asyncio.sleep``, unless the policy sleeps its own way (a
+    test's recorder), which is called as it is."""
+    if policy.sleep is time.sleep:
+        await asyncio.sleep(seconds)
+    else:
+        policy.sleep(seconds)
 
 
 def _call(
@@ -251,7 +382,7 @@ def _call(
     cache: ModelCallCache | None,
     probing: bool,
     config: RunnableConfig,
-) -> CallOutcome:
+) -> Body[CallOutcome]:
     conversation = list(messages)
     calls, notes = 0, []
     endpoint = endpoint_of(model)
@@ -278,8 +409,9 @@ def _call(
             else:
                 cached = None
                 calls += 1
-                with deadline_scope(policy.deadline_s):
-                    raw, parsed, error = _request(model, mode, schema, conversation, config)
+                raw, parsed, error = yield _request_step(
+                    model, mode, schema, conversation, policy.deadline_s, config
+                )
                 size = answer_chars(raw)
                 if size > policy.max_answer_chars:
                     raw = parsed = None
@@ -320,7 +452,8 @@ def _call(
                     else policy.backoff * 2**http_attempt
                 )
                 http_attempt += 1
-                policy.sleep(min(wait, policy.max_wait))
+                pause = min(wait, policy.max_wait)
+                yield either(policy.sleep, functools.partial(_asleep, policy), pause)
                 continue
             raise CallFailed(f"{failure.message} (after {count(calls, 'call')})", calls) from exc
         if probing:

@@ -11,18 +11,21 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.engines import engine_for
+from sovereign_agents.engines import engine_for, role_step
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.round_signals import kept, measure_round
 from sovereign_agents.state import ResearchState, active_claims
-from sovereign_agents.tracing import traced
+from sovereign_agents.steps import Body
 
 
-@traced("draft")
-def draft(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("draft")
+def draft(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     signals = measure_round(state, context, draft=None)
-    result = engine_for("writer", context).write(
+    result = yield role_step(
+        engine_for("writer", context),
+        "write",
         state["goal"],
         active_claims(state),
         signals,

@@ -7,23 +7,32 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.engines import engine_for
+from sovereign_agents.engines import engine_for, role_step
 from sovereign_agents.engines.extractive import read_anchor
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.safety import injection_excerpt, looks_like_injection
 from sovereign_agents.schemas import Uncertainty
+from sovereign_agents.slots import in_slot
 from sovereign_agents.state import ExtractTask
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.steps import Body
+from sovereign_agents.tracing import emit
 from sovereign_agents.wording import count
 
 
-@traced("extract")
-def extract(task: ExtractTask, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("extract")
+def extract(task: ExtractTask, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     paper = task["paper"]
-    result = engine_for("extractor", context).extract(
-        task["goal"], paper, context.search.claims_per_paper, task["round"]
+    call = role_step(
+        engine_for("extractor", context),
+        "extract",
+        task["goal"],
+        paper,
+        context.search.claims_per_paper,
+        task["round"],
     )
+    result = yield in_slot(call, context)
     if task.get("anchor") and not result.value:
         # the paper the run is about is read whatever its words: its findings lead the report
         result = read_anchor(task["goal"], paper, context.search.claims_per_paper, task["round"])

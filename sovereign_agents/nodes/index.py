@@ -16,17 +16,20 @@ from sovereign_agents.embeddings import (
     corpus_lsa,
     cosine_to,
     describe_embeddings,
+    embedding_step,
     record_embeddings,
     resolve_embeddings,
 )
 from sovereign_agents.http_limits import http_limits
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.schemas import Paper, RankedPaper, SearchHit, Uncertainty
 from sovereign_agents.search import search_backend
 from sovereign_agents.signals import goal_weights, stemmed_terms, weighted_share
 from sovereign_agents.state import ExtractTask, ResearchState
+from sovereign_agents.steps import Body
 from sovereign_agents.text import goal_terms
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.tracing import emit
 from sovereign_agents.wording import count
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)
@@ -65,12 +68,11 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
 
 def relevance_scores(
     context: Context, goal: str, papers: list[Paper]
-) -> tuple[np.ndarray, dict[str, Any], list[Uncertainty]]:
+) -> Body[tuple[np.ndarray, dict[str, Any], list[Uncertainty]]]:
     texts = [p.text for p in papers]
     model, notes = embedder(context, [goal, *texts])
     try:
-        vectors = model.embed_documents(texts)
-        query = model.embed_query(goal)
+        vectors, query = yield embedding_step(model, texts, goal)
         scores = cosine_to(query, vectors)
         record_embeddings(model, [goal, *texts], [query, *vectors])
     except Exception as exc:  # a failing embedding service degrades to LSA
@@ -103,8 +105,8 @@ def relevance_scores(
     return scores, info, notes
 
 
-@traced("index")
-def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("index")
+def index(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     round_ = state.get("revision_round", 0)
     papers, fused, queries = fuse([h for h in state.get("hits", []) if h.round == round_])
@@ -116,7 +118,7 @@ def index(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     if not candidates:
         emit({"event": "progress", "node": "index", "message": "no new papers"})
         return {"papers": []}
-    semantic, info, notes = relevance_scores(context, state["goal"], candidates)
+    semantic, info, notes = yield from relevance_scores(context, state["goal"], candidates)
     weights = state.get("goal_weights") or goal_weights(state["goal"], [p.text for p in candidates])
     terms = goal_terms(state["goal"])
     lexical = np.array([weighted_share(terms, stemmed_terms(p.text), weights) for p in candidates])

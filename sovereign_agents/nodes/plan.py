@@ -10,16 +10,18 @@ from langgraph.types import Send
 
 from sovereign_agents import roles
 from sovereign_agents.context import Context
-from sovereign_agents.engines import engine_for, validate_specs
+from sovereign_agents.engines import engine_for, role_step, validate_specs
 from sovereign_agents.errors import InputError
 from sovereign_agents.goal import understand_goal, with_vocabulary
 from sovereign_agents.node_cache import run_context_key
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.prompts import load_run_prompts
 from sovereign_agents.search import search_backend
 from sovereign_agents.state import ResearchState, SearchTask
+from sovereign_agents.steps import Body, offload
 from sovereign_agents.text import goal_terms
-from sovereign_agents.tracing import emit, now_iso, record_call, traced
+from sovereign_agents.tracing import emit, now_iso, record_call
 
 MAX_GOAL_CHARS = 2000
 
@@ -40,8 +42,8 @@ def check_goal(raw: object) -> str:
     return goal
 
 
-@traced("plan")
-def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("plan")
+def plan(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     goal = check_goal(state.get("goal"))
     validate_specs(context)
@@ -52,7 +54,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     backend = search_backend(context)
     anchor = None
     if state.get("paper"):
-        anchor = backend.get(str(state["paper"]))
+        anchor = yield offload(backend.get, str(state["paper"]))
         record_call(
             {
                 "kind": "lookup",
@@ -69,7 +71,7 @@ def plan(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     for flag in analysis.flags():
         emit({"event": "progress", "node": "plan", "message": f"goal: {flag}"})
     planner = engine_for("planner", context)
-    result = planner.plan(goal, anchor, context.search.n_queries)
+    result = yield role_step(planner, "plan", goal, anchor, context.search.n_queries)
     for query in result.value:
         emit({"event": "progress", "node": "plan", "message": f"query: {query}"})
     return {

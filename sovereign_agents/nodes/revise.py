@@ -8,22 +8,26 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
 from sovereign_agents.context import Context
-from sovereign_agents.engines import engine_for
+from sovereign_agents.engines import engine_for, role_step
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.round_signals import signals_of
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.steps import Body
+from sovereign_agents.tracing import emit
 from sovereign_agents.wording import count
 
 
-@traced("revise")
-def revise(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("revise")
+def revise(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     next_round = state.get("revision_round", 0) + 1
     claims = active_claims(state)
     signals = signals_of(state, context)
     done = [q.query for q in state.get("query_log", [])]
-    result = engine_for("reviser", context).revise(
+    result = yield role_step(
+        engine_for("reviser", context),
+        "revise",
         state["goal"],
         done,
         current_reviews(state),

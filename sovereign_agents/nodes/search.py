@@ -10,22 +10,27 @@ from langgraph.runtime import Runtime
 from sovereign_agents.context import Context
 from sovereign_agents.errors import SearchUnavailable
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.schemas import QueryRecord, SearchHit, Uncertainty
-from sovereign_agents.search import PartialResults, search_backend
+from sovereign_agents.search import PartialResults, search_backend, search_step
+from sovereign_agents.slots import in_slot
 from sovereign_agents.state import SearchTask
-from sovereign_agents.tracing import emit, record_call, traced
+from sovereign_agents.steps import Body
+from sovereign_agents.tracing import emit, record_call
 from sovereign_agents.wording import count
 
 
-@traced("search")
-def search(task: SearchTask, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("search")
+def search(task: SearchTask, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     backend = search_backend(context)
     query, round_ = task["query"], task["round"]
     emit({"event": "progress", "node": "search", "message": f"query issued: {query}"})
     started = time.perf_counter()
     try:
-        results = backend.search(query, context.search.papers_per_query)
+        results = yield in_slot(
+            search_step(backend, query, context.search.papers_per_query), context
+        )
         error = None
     except SearchUnavailable:
         raise

@@ -3,32 +3,42 @@ aggregate and route."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from statistics import fmean
 from typing import Any, Literal
 
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
-from sovereign_agents.engines import engine_for
+from sovereign_agents.engines import engine_for, role_step
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.round_signals import signals_of
 from sovereign_agents.schemas import ReviewerRole, TribunalRound, TribunalVerdict
+from sovereign_agents.slots import in_slot
 from sovereign_agents.state import ResearchState, active_claims, current_reviews
+from sovereign_agents.steps import Body
 from sovereign_agents.tracing import emit, traced
 from sovereign_agents.wording import score
 
 
-def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
+def make_reviewer(role: ReviewerRole) -> RunnableCallable:
     """A node that runs one reviewer role on the current draft."""
 
-    @traced(role)
-    def review(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+    @dual_node(role)
+    def review(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
         context = context_of(runtime)
         signals = signals_of(state, context)
-        result = engine_for(role, context).review(
-            role, state["goal"], state["draft"], active_claims(state), signals
+        call = role_step(
+            engine_for(role, context),
+            "review",
+            role,
+            state["goal"],
+            state["draft"],
+            active_claims(state),
+            signals,
         )
+        result = yield in_slot(call, context)
         emit(
             {
                 "event": "progress",
@@ -42,7 +52,6 @@ def make_reviewer(role: ReviewerRole) -> Callable[..., dict[str, Any]]:
             "model_calls": result.model_calls,
         }
 
-    review.__name__ = role
     return review
 
 

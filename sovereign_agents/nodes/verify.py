@@ -15,9 +15,11 @@ from langgraph.runtime import Runtime
 
 from sovereign_agents.context import Context
 from sovereign_agents.nodes.common import context_of
+from sovereign_agents.nodes.dual import dual_node
 from sovereign_agents.schemas import Paper, Verification
 from sovereign_agents.state import ResearchState, active_claims
-from sovereign_agents.tracing import emit, traced
+from sovereign_agents.steps import Body, either
+from sovereign_agents.tracing import emit
 from sovereign_agents.verification.resolve import verifier_for
 from sovereign_agents.wording import count
 
@@ -28,19 +30,25 @@ def pinned(verification: Verification, paper: Paper) -> Verification:
     return verification.model_copy(update={"source_sha256": digest, "paper_version": paper.version})
 
 
-@traced("verify")
-def verify(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
+@dual_node("verify")
+def verify(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
     context = context_of(runtime)
     claims = active_claims(state)
     papers = {p.paper.id: p.paper for p in state.get("papers", [])}
     claims = [c for c in claims if c.paper_id in papers]
     verifier = verifier_for(context)
-    from sovereign_agents.models.call_config import model_round  # (not at graph import)
+    # under ainvoke: the verifier's own coroutine ``averify`` (the judge's model calls
+    # awaited), else its CPU work in a worker thread; the judge's calls are of this round
+    from sovereign_agents.models.call_config import in_round, in_round_async  # (lazily)
 
-    with model_round(state.get("revision_round", 0)):  # the stance judge's calls' round
-        result = verifier.verify(
-            [c.text for c in claims], [papers[c.paper_id].text for c in claims]
-        )
+    round_ = state.get("revision_round", 0)
+    averify = getattr(verifier, "averify", None)
+    result = yield either(
+        in_round(round_, verifier.verify),
+        in_round_async(round_, averify) if averify is not None else None,
+        [c.text for c in claims],
+        [papers[c.paper_id].text for c in claims],
+    )
     updated = [
         c.model_copy(update={"verification": pinned(v, papers[c.paper_id])})
         for c, v in zip(claims, result.verdicts, strict=True)

@@ -7,7 +7,7 @@
   sources, each with its config group (``LocalConfig``, ``ArxivConfig``); imported when used.
 """
 
-from sovereign_agents.search.base import PartialResults, SearchBackend
+from sovereign_agents.search.base import PartialResults, SearchBackend, search_step
 from sovereign_agents.search.registry import (
     AUTO,
     SearchSource,
@@ -27,6 +27,7 @@ __all__ = [
     "check_source",
     "register_source",
     "search_backend",
+    "search_step",
     "source_name",
     "source_names",
     "unregister_source",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from sovereign_agents.schemas import Paper
+from sovereign_agents.steps import Step, either
 
 
 @runtime_checkable
@@ -24,6 +25,14 @@ class SearchBackend(Protocol):
     def describe(self) -> str:
         """One line for the report's Methodology: what was searched and how it was ranked."""
         ...
+
+
+def search_step(backend: SearchBackend, query: str, k: int) -> Step[list[tuple[Paper, float]]]:
+    """``backend.search(query, k)`` as a step of a node's body: under ``ainvoke``, the
+    backend's coroutine ``asearch(query, k)`` when it has one, else ``search`` in a worker
+    thread (the built-in ones: the ``arxiv`` package is blocking ``requests`` with no async
+    API, and the local BM25 index is CPU work)."""
+    return either(backend.search, getattr(backend, "asearch", None), query, k)
 
 
 class PartialResults(Exception):

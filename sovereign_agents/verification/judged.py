@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from sovereign_agents.prompts import Prompt
 from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.schemas import Verification
+from sovereign_agents.steps import Body, adrive, drive, either, offload
 from sovereign_agents.verification.base import Verdicts, VerifierRecord
 from sovereign_agents.verification.hybrid import HybridVerifier
 
@@ -85,10 +86,21 @@ class JudgedVerifier:
         )
 
     def verify(self, claims: Sequence[str], sources: Sequence[str]) -> Verdicts:
-        hybrid = self.base.verify(claims, sources)
+        return drive(self._verify(claims, sources))
+
+    async def averify(self, claims: Sequence[str], sources: Sequence[str]) -> Verdicts:
+        """``verify`` awaited: the hybrid in a worker thread, the judge's calls on the loop
+        (its ``ajudge`` when it has one)."""
+        return await adrive(self._verify(claims, sources))
+
+    def _verify(self, claims: Sequence[str], sources: Sequence[str]) -> Body[Verdicts]:
+        hybrid = yield offload(self.base.verify, claims, sources)
         verdicts = hybrid.verdicts
-        judged = self.judge.judge(
-            list(claims), [v.evidence or s for v, s in zip(verdicts, sources, strict=True)]
+        judged = yield either(
+            self.judge.judge,
+            getattr(self.judge, "ajudge", None),
+            list(claims),
+            [v.evidence or s for v, s in zip(verdicts, sources, strict=True)],
         )
         return Verdicts(
             [
