@@ -5,6 +5,7 @@ metadata on every model call; diagnostics go through named loggers, never ``prin
 from __future__ import annotations
 
 import ast
+import asyncio
 import threading
 from collections import Counter
 from pathlib import Path
@@ -176,16 +177,20 @@ class Recorder(BaseCallbackHandler):
             self.starts.append({"tags": list(tags or []), "metadata": dict(metadata or {})})
 
 
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
 def test_every_model_call_carries_role_prompt_and_round_to_host_callbacks(
-    fake_nim: Any, daily_corpus: Path
+    fake_nim: Any, daily_corpus: Path, how: str
 ) -> None:
+    """Under invoke and under ainvoke (where node code runs in worker threads and the
+    judge's calls are awaited): the same labels, the judge's round included."""
     recorder = Recorder()
     context = Context(corpus=str(daily_corpus), llm="nvidia:fake", max_papers=4)
-    result = build_graph().invoke(
-        {"goal": GOAL},
-        context=context,
-        config={"callbacks": [recorder], "tags": ["host-tag"], "metadata": {"host": "app"}},
-    )
+    config: Any = {"callbacks": [recorder], "tags": ["host-tag"], "metadata": {"host": "app"}}
+    graph = build_graph()
+    if how == "invoke":
+        result = graph.invoke({"goal": GOAL}, context=context, config=config)
+    else:
+        result = asyncio.run(graph.ainvoke({"goal": GOAL}, context=context, config=config))
     # the handler given to graph.invoke saw every request the model server got
     assert len(recorder.starts) == len(fake_nim.chat_requests()) > 0
     roles = set()

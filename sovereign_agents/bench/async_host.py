@@ -208,6 +208,11 @@ def markdown_rows(bench: AsyncBench) -> list[tuple[str, str]]:
     return rows
 
 
-if __name__ == "__main__":  # python -m sovereign_agents.bench.async_host CORPUS [LATENCY]
+def main() -> None:
+    """python -m sovereign_agents.bench.async_host CORPUS [LATENCY]: the measure as JSON."""
     result = run_async_bench(sys.argv[1], latency=float(sys.argv[2]) if len(sys.argv) > 2 else 0.2)
     print(json.dumps(result.model_dump(), indent=2))
+
+
+if __name__ == "__main__":
+    main()
