@@ -11,6 +11,9 @@ import pytest
 
 from sovereign_agents import Context
 from sovereign_agents.runner import RunResult, run_research
+from sovereign_agents.verification.stance_model import load_stance_model
+
+STANCE = load_stance_model().name  # the shipped default (stance_v2)
 
 # answerable from the corpus: papers on speculative decoding report acceptance rates
 ON_TOPIC = (
@@ -127,18 +130,18 @@ def test_report_json_carries_the_contract(on_topic: RunResult) -> None:
     assert report["verifier"]["name"] == "hybrid"  # the default; offline, no stance judge
     assert 0 < report["verifier"]["threshold"] < 1
     # offline the fitted stance model judges stance, and the report says which and how good
-    assert report["verifier"]["stance"].startswith("stance model stance_v1 (held-out 3-way")
+    assert report["verifier"]["stance"].startswith(f"stance model {STANCE} (held-out 3-way")
     assert report["verifier"]["stance_model"]["held_out"]["pairs"] == 301
     assert report["verifier"]["params"]["data_sha256"]
     active = [c for c in report["claims"] if c["dropped_in_round"] is None]
-    assert all(c["stance_by"] == "stance_v1" for c in active)
+    assert all(c["stance_by"] == STANCE for c in active)
     assert all(c["verified"] == (c["stance"] == "SUPPORT") for c in active)
     _, md = load(on_topic)
-    assert "| Evidence |" in md and "| Stance |" in md and "(stance_v1) |" in md
+    assert "| Evidence |" in md and "| Stance |" in md and f"({STANCE}) |" in md
     uncertainties = md.split("## 4 Uncertainties")[1].split("## 5")[0]
-    assert "Stance judged offline by the fitted stance model stance_v1" in uncertainties
+    assert f"Stance judged offline by the fitted stance model {STANCE}" in uncertainties
     assert "held-out SciFact pairs" in uncertainties
-    assert "Stance: stance model stance_v1" in md.split("## 2 Methodology")[1].split("## 3")[0]
+    assert f"Stance: stance model {STANCE}" in md.split("## 2 Methodology")[1].split("## 3")[0]
     assert {p["id"] for p in report["prompts"]} == {
         "planner",
         "extractor",

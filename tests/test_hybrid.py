@@ -20,6 +20,7 @@ from sovereign_agents.verification.cues import (
 from sovereign_agents.verification.hybrid import HybridVerifier, load_params
 from sovereign_agents.verification.judged import JudgedVerifier
 from sovereign_agents.verification.resolve import build_verifier
+from sovereign_agents.verification.stance_model import load_stance_model
 from sovereign_agents.verification.tfidf import TfidfVerifier
 
 SOURCE = (
@@ -52,7 +53,7 @@ def test_hybrid_finds_the_evidence_sentence_and_penalises_negation() -> None:
     for v in verdicts:
         assert v.verified == (v.confidence >= verifier.threshold)
         # offline the stance model judges: verified exactly when the stance is SUPPORT
-        assert v.stance_by == "stance_v1"
+        assert v.stance_by == load_stance_model().name
         assert v.verified == (v.stance == "SUPPORT")
         assert 0 <= v.signals["p_evidence"] <= 1
     assert verdicts[1].stance != "SUPPORT"  # the negated claim is not called supported
@@ -99,10 +100,15 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
     )
 
     model = load_stance_model()
-    raw = json.loads(
-        (Path(__file__).parents[1] / "sovereign_agents/verifier_params/stance_v1.json").read_text()
-    )
+    params = Path(__file__).parents[1] / "sovereign_agents/verifier_params"
+    raw = json.loads((params / f"{model.name}.json").read_text())
+    assert model.name == "stance_v2" and raw["version"] == model.name
     assert StanceModel.from_dict(raw).to_dict() == raw  # JSON round trip, no pickle
+    # the previous version stays loadable by name (older runs' records name it)
+    older = load_stance_model("stance_v1.json")
+    assert older.name == "stance_v1" and older.to_dict() == json.loads(
+        (params / "stance_v1.json").read_text()
+    )
     assert raw["labels"] == list(LABELS)
     assert len(model.model.features) == len(model.model.mean) == model.model.coef.shape[1]
     assert model.model.coef.shape[0] == 3 and set(STANCE_FEATURES) <= set(model.model.features)
@@ -181,7 +187,7 @@ def test_judge_failure_is_recorded_and_the_stance_model_verdict_stands() -> None
         ["Statin therapy reduces the risk of myocardial infarction."], [SOURCE]
     )
     (v,) = result.verdicts
-    assert v.stance == "SUPPORT" and v.stance_by == "stance_v1" and v.verified
+    assert v.stance == "SUPPORT" and v.stance_by == load_stance_model().name and v.verified
     notes = result.uncertainties
     assert notes and notes[0].kind == "fallback"
     assert "the stance model's verdict stands" in notes[0].message

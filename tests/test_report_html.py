@@ -31,10 +31,9 @@ from tests import HANG_GUARD_S
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "docs" / "report-html.png"
-MOE_GOAL = (
-    "Does the inference efficiency gain of sparse MoE vision-language models over dense VLMs on "
-    "MMMU generalize to MathVista or ChartQA under equal FLOPs?"
-)
+# a goal whose papers report findings on it, and whose run revises once (the README's MoE goal
+# now gets no claim offline: none of its papers reports a finding on it)
+MOE_GOAL = "Does speculative decoding speed up LLM inference without losing accuracy?"
 PWN = "<script>document.title='pwned'</script>"
 HOSTILE_TITLE = f"{PWN} Sparse mixture-of-experts routing for cheap inference"
 HOSTILE_ABSTRACT = (
@@ -216,14 +215,15 @@ def test_report_html_is_written_beside_md_and_json(moe_run: Run) -> None:
 
 def test_revision_round_marks_claims(moe_run: Run) -> None:
     d = moe_run.report["revision"]
-    assert d is not None and d["added"], "the README's run revises and adds claims"
+    assert d is not None and (d["added"] or d["dropped"]), "the run revises its claims"
     dom = read_dom(moe_run.html)
     marked = {c["data-claim-id"]: c["data-revision"] for c in dom.with_class("article", "claim")}
     assert sorted(k for k, v in marked.items() if v == "added") == sorted(d["added"])
     assert sorted(k for k, v in marked.items() if v == "changed") == sorted(d["changed_verdict"])
     dropped = {c["id"] for c in moe_run.report["claims"] if c["dropped_in_round"] is not None}
     assert {k for k, v in marked.items() if v == "dropped"} == dropped
-    assert f"added in round {d['round']}" in dom.text
+    if d["added"]:
+        assert f"added in round {d['round']}" in dom.text
     assert len(moe_run.report["tribunal"]["rounds"]) == 2
 
 

@@ -2,9 +2,11 @@
 
 * plan: the goal's concepts (``goal.py``): every query keeps its core concept and adds one
   of the others (the anchor's title phrases too);
-* extract: the sentences of an abstract that report a finding on the goal's concepts, as the
-  finding itself (discourse scaffolding such as "Our results show that" dropped), each tied
-  to its source sentence as evidence;
+* extract: the sentences of an abstract that report a finding on the goal (``findings.py``: a
+  model fitted on SciFact over result, statistic, conclusion, method and position cues and the
+  goal's concepts), as the finding itself (section label and discourse scaffolding such as
+  "Our results show that" dropped, numbers, conditions and hedges kept), each tied to its
+  source sentence as evidence;
 * write: an answer led by the relevant, verified claims that give what the goal asks
   (numbers, comparisons), saying plainly what no claim answers;
 * review: each reviewer's offline scorer (``roles.py``, ``offline_reviewers.py``) scores 0-10
@@ -21,9 +23,11 @@ import itertools
 import re
 from collections.abc import Callable
 
+from sovereign_agents import findings
 from sovereign_agents import relevance as rel
 from sovereign_agents.engines.base import RoleResult
-from sovereign_agents.goal import GoalAnalysis, harvest_aliases, understand_goal
+from sovereign_agents.findings import finding
+from sovereign_agents.goal import harvest_aliases, understand_goal
 from sovereign_agents.role_schemas import JudgeOutput
 from sovereign_agents.roles import offline_scorer
 from sovereign_agents.safety import looks_like_injection
@@ -38,7 +42,7 @@ from sovereign_agents.schemas import (
     claim_id,
 )
 from sovereign_agents.signals import RunSignals
-from sovereign_agents.text import analyze, goal_terms, keyphrases, split_sentences
+from sovereign_agents.text import Sentence, analyze, goal_terms, keyphrases, split_sentences
 from sovereign_agents.wording import count
 
 NAME = "extractive"
@@ -76,13 +80,7 @@ class ExtractiveEngine:
     def extract(
         self, goal: str, paper: Paper, max_claims: int, round: int
     ) -> RoleResult[list[Claim]]:
-        analysis = understand_goal(goal)
-        aliases = harvest_aliases([paper.text])
-
-        def score(sentence: str, position: int) -> float:
-            return claim_score(sentence, analysis, paper.text, aliases, position)
-
-        return RoleResult(best_claims(paper, score, max_claims, round), NAME)
+        return RoleResult(finding_claims(goal, paper, max_claims, round), NAME)
 
     # --- write ----------------------------------------------------------------------------
     def write(
@@ -217,28 +215,37 @@ def _distinct(candidates: list[str], n: int) -> list[str]:
 # extractor
 
 
-def claim_score(
-    sentence: str,
-    analysis: GoalAnalysis,
-    paper_text: str,
-    aliases: dict[str, tuple[str, ...]],
-    position: int,
-) -> float:
-    """How much a sentence states a finding that bears on the goal. <= 0: not a claim."""
-    words = sentence.split()
-    if not 8 <= len(words) <= 80 or looks_like_injection(sentence) or _CODE_CUE.search(sentence):
-        return 0.0
-    values = rel.features(analysis, sentence, paper_text, aliases)
-    if not (values["core_claim"] or values["aspect_claim"]):
-        return 0.0  # names none of the goal's concepts
-    score = rel.probability(values) * 4
-    score += 0.8 * min(2, len(_RESULT_CUE.findall(sentence)))
-    score += 1.0 * values["ask_answered"]
-    if _BACKGROUND_CUE.search(sentence) or rel.BACKGROUND.search(sentence):
-        score -= 1.5
-    if position == 0:
-        score -= 0.3  # the first sentence of an abstract is usually context
-    return score
+def finding_claims(goal: str, paper: Paper, max_claims: int, round: int) -> list[Claim]:
+    """The sentences of an abstract that report a finding on the goal (``findings.py``'s
+    fitted model: result and statistic cues, conclusions late in the abstract, structured
+    abstracts' sections, the goal's concepts), at most the model's ``per_paper`` of them,
+    each as the finding it states with the sentence as its evidence. A sentence that names
+    none of the goal's concepts, a funding line or a code-availability line is never one."""
+    analysis = understand_goal(goal)
+    aliases = harvest_aliases([paper.text])
+    split = split_sentences(paper.abstract)
+    texts = [s.text for s in split]
+    params = findings.params()
+    labels = findings.sections(texts)
+    rows = findings.sentence_features(analysis, texts, paper.text, aliases)
+    probabilities: dict[int, float] = {}
+    for position, (sentence, values) in enumerate(zip(texts, rows, strict=True)):
+        body = findings.without_label(sentence)
+        if (
+            not 8 <= len(body.split()) <= 80
+            or looks_like_injection(sentence)
+            or _CODE_CUE.search(sentence)
+            or findings.skipped(sentence, labels[position])
+        ):
+            continue
+        named = rel.features(analysis, body, paper.text, aliases)
+        if not (named["core_claim"] or named["aspect_claim"]):
+            continue  # names none of the goal's concepts
+        probabilities[position] = findings.probability(values, params)
+    limit = min(max_claims, int(params["per_paper"]))
+    best = sorted(probabilities, key=lambda i: (-probabilities[i], i))[:limit]
+    chosen = sorted(i for i in best if probabilities[i] >= float(params["threshold"]))
+    return [_claim(paper, split[i], round) for i in chosen]
 
 
 def read_anchor(goal: str, paper: Paper, max_claims: int, round: int) -> RoleResult[list[Claim]]:
@@ -265,41 +272,21 @@ def best_claims(
         if (value := score(sentence.text, position)) > 0
     ]
     best = sorted(scored, key=lambda item: (-item[0], item[1]))[:max_claims]
-    return [
-        Claim(
-            id=claim_id(paper.id, sentence.text),
-            text=finding(sentence.text),
-            paper_id=paper.id,
-            evidence=sentence.text,
-            evidence_start=sentence.start,
-            evidence_end=sentence.end,
-            round=round,
-            engine=NAME,
-        )
-        for _, _, sentence in sorted(best, key=lambda item: item[1])
-    ]
+    return [_claim(paper, sentence, round) for _, _, sentence in sorted(best, key=lambda i: i[1])]
 
 
-# "In this paper, we show that X" states X: the finding without its discourse frame
-_SCAFFOLD = re.compile(
-    r"^(?:(?:additionally|moreover|furthermore|finally|notably|importantly|overall|in "
-    r"addition|in summary|in particular|specifically|crucially|as a result|in this (?:paper|"
-    r"work|study)|here|empirically|experimentally|surprisingly|interestingly|remarkably),?\s+)*"
-    r"(?:(?:we|our (?:\w+ )?(?:results?|findings?|experiments?|analys[ie]s|evaluations?|"
-    r"studies|study|work)|(?:extensive |experimental |empirical |comprehensive )?(?:results?|"
-    r"experiments?|evaluations?|analys[ie]s)(?: on [^,]{1,80}?)?|this (?:paper|work|study))"
-    r"\s+(?:further |also |clearly |empirically |consistently )?(?:show|demonstrate|indicate|"
-    r"reveal|find|suggest|confirm|observe|verify|highlight|prove)s?(?:d)?\s+that\s+)?",
-    re.IGNORECASE,
-)
-
-
-def finding(sentence: str) -> str:
-    """The finding a sentence states, without scaffolding ("Our results indicate that")."""
-    stripped = _SCAFFOLD.sub("", sentence, count=1).strip()
-    if len(stripped.split()) < 5 or stripped == sentence:
-        return sentence
-    return stripped[0].upper() + stripped[1:]
+def _claim(paper: Paper, sentence: Sentence, round: int) -> Claim:
+    """The finding a sentence states, tied to the sentence as its evidence."""
+    return Claim(
+        id=claim_id(paper.id, sentence.text),
+        text=finding(sentence.text),
+        paper_id=paper.id,
+        evidence=sentence.text,
+        evidence_start=sentence.start,
+        evidence_end=sentence.end,
+        round=round,
+        engine=NAME,
+    )
 
 
 # ------------------------------------------------------------------------------------------

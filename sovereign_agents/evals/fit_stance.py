@@ -41,9 +41,14 @@ from sovereign_agents.verification.stance_model import (
     feature_rows,
 )
 
-PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / "stance_v1.json"
+VERSION = "stance_v2"
+PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / f"{VERSION}.json"
 MAX_CONTRADICTED = 0.22  # on the fit split's cross-validation, leaving room under 0.25
-C_GRID = (0.03, 0.1, 0.3, 1.0)
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+# classes weighted inversely to their frequency: CONTRADICT is the rarest and the costliest
+# to miss (stance_v1 was unweighted; balanced raised the cross-validated support F1 on the fit
+# split from 0.54 to 0.57 at the same contradicted-but-verified bound)
+CLASS_WEIGHT = "balanced"
 GOLD = {"SUPPORT": 0, "CONTRADICT": 1, "NONE": 2}
 
 
@@ -97,7 +102,9 @@ def self_matrix(own: Sequence[tuple[str, int]], batch: int = DEFAULT_BATCH) -> n
 def fit_multinomial(x: np.ndarray, y: np.ndarray, c: float) -> Multinomial:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y)
+    model = LogisticRegression(C=c, max_iter=2000, class_weight=CLASS_WEIGHT).fit(
+        (x - mean) / scale, y
+    )
     return Multinomial(
         features=(*FEATURES, *STANCE_FEATURES),
         mean=mean,
@@ -172,12 +179,13 @@ def fit(pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> tuple[StanceModel,
         threshold, f1 = choose_threshold(cross_validated(x, y, groups, c), y, scored)
         search.append({"C": c, "threshold": threshold, "cv_support_f1": f1})
     chosen = max(search, key=lambda s: (s["cv_support_f1"], -s["C"]))
-    model = StanceModel(fit_multinomial(x, y, chosen["C"]), chosen["threshold"])
+    model = StanceModel(fit_multinomial(x, y, chosen["C"]), chosen["threshold"], VERSION)
     return model, {
         "pairs": len(fit_pairs),
         "gold_evidence_pairs": len(with_evidence),
         "self_pairs": len(own),
         "C": chosen["C"],
+        "class_weight": CLASS_WEIGHT,
         "cv": search,
         "batch": batch,
     }

@@ -10,7 +10,7 @@ their provenance ship in ``verifier_params/hybrid_v1.json``), give
 * ``p_evidence``: the source holds evidence about the claim (SUPPORT or CONTRADICT);
 * ``p_support``: ``p_evidence`` x P(support | evidence), the confidence of the verdict.
 
-By default a fitted 3-way stance model (``stance_model``, ``verifier_params/stance_v1.json``)
+By default a fitted 3-way stance model (``stance_model``, ``verifier_params/stance_v2.json``)
 replaces the second regression: it labels each claim against the evidence found
 SUPPORT / CONTRADICT / NOT_ENOUGH_INFO and its P(SUPPORT) is the confidence.
 A claim is verified exactly when its confidence >= threshold (chosen on the fit split).

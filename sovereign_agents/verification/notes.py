@@ -36,7 +36,7 @@ def verifier_notes(record: VerifierRecord, active: Sequence[Claim]) -> list[Unce
     notes: list[Uncertainty] = []
     verdicts = [c.verification for c in active if c.verification]
     checked = [v for v in verdicts if v.stance]
-    if not checked:
+    if verdicts and not checked:  # no claim verified: nothing to say about its stance
         notes.append(Uncertainty(kind="weak_signal", message=record.caveat))
     for by in sorted({str(v.stance_by) for v in checked}):
         labels = [str(v.stance) for v in checked if str(v.stance_by) == by]

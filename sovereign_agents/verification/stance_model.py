@@ -6,7 +6,8 @@ numbers, negation, direction) and stance cues — negation counts and the polari
 up/down direction agreement, antonym pairs swapped between claim and evidence, hedges,
 absolute quantifiers, number agreement, words of the claim the evidence lacks. Fitted on
 SciFact train's fit split only (``evals/fit_stance.py``); parameters and provenance ship as
-JSON in ``verifier_params/stance_v1.json``.
+JSON in ``verifier_params/stance_v2.json`` (classes weighted by inverse frequency);
+``stance_v1.json`` (unweighted) stays loadable by name.
 
 The decision: SUPPORT when P(SUPPORT) >= threshold (chosen on the fit split, by cross-validation
 grouped by cited document, to bound contradicted-but-verified); otherwise the likelier of
@@ -29,7 +30,7 @@ from sovereign_agents.text import analyze, stem, tokens
 from sovereign_agents.verification.base import StanceModelRecord
 from sovereign_agents.verification.cues import directions, negation_count, numbers
 
-PARAMS_FILE = "stance_v1.json"
+PARAMS_FILE = "stance_v2.json"  # stance_v1.json stays loadable by name (older runs name it)
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 
 _ANTONYM_WORDS = (
