@@ -133,3 +133,15 @@ def test_progress_lines_read_as_sentences(daily_corpus: Path) -> None:
     aggregate = [e["message"] for e in events if e["node"] == "aggregate"]
     assert aggregate[0] == "round 0: tribunal 4.00/10 < 6.5 -> REVISE"
     assert aggregate[1] == "round 1: tribunal 8.00/10 >= 6.5 -> APPROVE"
+
+
+def test_a_run_with_no_claim_says_so_not_that_verification_failed() -> None:
+    context = Context()
+    none_found = decide(0.0, 0, 5, context, n_claims=0, n_papers=17)
+    assert none_found.policy.value == "REJECT"
+    assert (
+        none_found.reason
+        == "no claim was found: none of the 17 papers read states a finding on the goal"
+    )
+    unverified = decide(0.0, 0, 5, context, n_claims=4, n_papers=17)
+    assert unverified.reason == "no claim could be verified against its source"

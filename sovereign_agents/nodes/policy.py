@@ -54,9 +54,14 @@ def decide(
     n_relevant: int,
     context: Context,
     gaps: Sequence[str] = (),
+    *,
+    n_claims: int | None = None,
+    n_papers: int | None = None,
 ) -> PolicyDecision:
     """The policy by the context's rules; ``gaps`` (offline reviewers only) are what the
-    evidence lacks for an approval, each of which sends an approvable run to a human."""
+    evidence lacks for an approval, each of which sends an approvable run to a human.
+    ``n_claims``/``n_papers`` (when known) let a run with no claim at all say so, rather
+    than that its claims failed verification."""
     rules = context.policy
     bar = (
         rules.approve_threshold
@@ -69,6 +74,12 @@ def decide(
             (
                 f"{count(n_relevant, 'relevant paper')} found; the rules need {rules.min_relevant_papers}"
             ),
+        )
+    elif n_verified == 0 and n_claims == 0:
+        read = f" of the {count(n_papers, 'paper')} read" if n_papers else ""
+        policy, reason = (
+            Policy.REJECT,
+            f"no claim was found: none{read} states a finding on the goal",
         )
     elif n_verified == 0:
         policy, reason = Policy.REJECT, "no claim could be verified against its source"
@@ -112,7 +123,15 @@ def policy(state: ResearchState, runtime: Runtime[Context]) -> dict[str, Any]:
     signals = signals_of(state, context)
     offline = any(r.engine == EXTRACTIVE for r in last.reviews)
     gaps = evidence_gaps(signals, context.policy) if offline else list(signals.goal_flags)
-    decision = decide(last.score, n_verified(state), signals.n_relevant_papers, context, gaps)
+    decision = decide(
+        last.score,
+        n_verified(state),
+        signals.n_relevant_papers,
+        context,
+        gaps,
+        n_claims=len(active_claims(state)),
+        n_papers=len(state.get("papers", [])),
+    )
     emit(
         {
             "event": "progress",
