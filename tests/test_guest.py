@@ -116,6 +116,7 @@ def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
     # the host's own choices, unlike anything a library would pick
     monkeypatch.setitem(matplotlib.rcParams, "backend", "svg")
     import sklearn.feature_extraction.text  # noqa: F401  (loads every BLAS the runs use)
+
     with threadpool_limits(limits=3, user_api="blas"):
         before = _host_state()
         assert {n for _, n in before["blas_threads"]} == {3}
