@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -108,9 +109,10 @@ def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
     empty_home: Path, tmp_path: Path, daily_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import matplotlib
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_info, threadpool_limits
 
-    from sovereign_agents import Context, build_graph
+    from sovereign_agents import Context, build_graph, embeddings
+    from sovereign_agents.search import local
 
     pytest.importorskip("matplotlib")
     # the host's own choices, unlike anything a library would pick
@@ -120,18 +122,35 @@ def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
     with threadpool_limits(limits=3, user_api="blas"):
         before = _host_state()
         assert {n for _, n in before["blas_threads"]} == {3}
+        local.clear_memo()  # indexes built by earlier tests are built (and cached) again
+        embeddings.clear_memo()
         graph = build_graph()
         contexts = [
             Context(corpus=str(daily_corpus), llm="extractive", verifier="hybrid") for _ in range(5)
         ]
-        with ThreadPoolExecutor(max_workers=5) as pool:
-            outs = list(pool.map(lambda c: graph.invoke({"goal": GOAL}, context=c), contexts))
+        seen: set[int] = set()  # BLAS thread counts observed while the runs go on
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                seen.update(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+                done.wait(0.02)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(max_workers=5) as pool:
+                outs = list(pool.map(lambda c: graph.invoke({"goal": GOAL}, context=c), contexts))
+        finally:
+            done.set()
+            watcher.join()
         plots = _draw_eval_plots(tmp_path)
         after = _host_state()
     assert all(o["report_markdown"] for o in outs)
     assert all(o["report"]["claims"] for o in outs)
     assert {o["report"]["verifier"]["name"] for o in outs} == {"hybrid"}
     assert all(p.stat().st_size > 1000 for p in plots)
+    assert seen == {3}  # not even changed for a while
     for key in before:
         assert after[key] == before[key], key
     assert matplotlib.get_backend() == "svg"
