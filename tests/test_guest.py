@@ -104,6 +104,25 @@ def _draw_eval_plots(out: Path) -> list[Path]:
     return [out / "sensitivity.png", out / "calibration.png"]
 
 
+def _spy_on_thread_setters(mp: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every thread-count change made through threadpoolctl (BLAS or OpenMP) while ``mp`` is
+    active, recorded (and still made)."""
+    import threadpoolctl
+
+    calls: list[tuple[str, int]] = []
+    for cls in [threadpoolctl.LibController, *threadpoolctl._ALL_CONTROLLERS]:
+        if "set_num_threads" not in vars(cls):
+            continue
+        real = vars(cls)["set_num_threads"]
+
+        def recording(self: Any, num_threads: int, real: Any = real) -> Any:
+            calls.append((type(self).__name__, num_threads))
+            return real(self, num_threads)
+
+        mp.setattr(cls, "set_num_threads", recording)
+    return calls
+
+
 @pytest.mark.slow
 def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
     empty_home: Path, tmp_path: Path, daily_corpus: Path, monkeypatch: pytest.MonkeyPatch
@@ -139,18 +158,23 @@ def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
         watcher = threading.Thread(target=watch)
         watcher.start()
         try:
-            with ThreadPoolExecutor(max_workers=5) as pool:
-                outs = list(pool.map(lambda c: graph.invoke({"goal": GOAL}, context=c), contexts))
+            with pytest.MonkeyPatch.context() as spy:
+                setters = _spy_on_thread_setters(spy)
+                with ThreadPoolExecutor(max_workers=5) as pool:
+                    outs = list(
+                        pool.map(lambda c: graph.invoke({"goal": GOAL}, context=c), contexts)
+                    )
+                plots = _draw_eval_plots(tmp_path)
         finally:
             done.set()
             watcher.join()
-        plots = _draw_eval_plots(tmp_path)
         after = _host_state()
     assert all(o["report_markdown"] for o in outs)
     assert all(o["report"]["claims"] for o in outs)
     assert {o["report"]["verifier"]["name"] for o in outs} == {"hybrid"}
     assert all(p.stat().st_size > 1000 for p in plots)
-    assert seen == {3}  # not even changed for a while
+    assert setters == []  # nobody set a thread count through threadpoolctl, even for a while
+    assert seen == {3}
     for key in before:
         assert after[key] == before[key], key
     assert matplotlib.get_backend() == "svg"
