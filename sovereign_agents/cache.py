@@ -1,11 +1,21 @@
 """The on-disk cache folder, and caches that carry no code and heal themselves.
 
-Cache files live in a predictable place (``~/.cache/sovereign-agents`` or
-``$SOVEREIGN_CACHE_DIR``), so they are treated as untrusted input: arrays are stored in
-``.npz`` files read with ``allow_pickle=False`` (plain numbers and UTF-8 JSON bytes, never a
-pickle), every load is validated (format version, the key it was built for, shapes, dtypes,
-finite values) and any mismatch or damage means the file is rebuilt, with a warning that names
-it. The caller gets that warning back as a note, so a run can list it in its Uncertainties.
+Where caches go (the one home of the rule, ``cache_location``), first match wins:
+
+1. ``Context.cache_dir`` (a run's knob; its default is ``$SOVEREIGN_CACHE_DIR``);
+2. ``$SOVEREIGN_CACHE_DIR``;
+3. the ``sovereign`` command line's ``--cache-dir`` (default: the platform's user cache folder,
+   ``~/.cache/sovereign-agents`` on Linux), set by the CLI process only (``use_cli_cache_dir``);
+4. otherwise (the Python API with nothing set) a temporary folder of this process, removed
+   when it exits: a library never writes under the user's home unless told to.
+
+The folder in use is logged once (logger ``sovereign_agents.cache``, INFO).
+
+Cache files live in a predictable place, so they are treated as untrusted input: arrays are
+stored in ``.npz`` files read with ``allow_pickle=False`` (plain numbers and UTF-8 JSON bytes,
+never a pickle), every load is validated (format version, the key it was built for, shapes,
+dtypes, finite values) and any mismatch or damage means the file is rebuilt, with a warning that
+names it. The caller gets that warning back as a note, so a run can list it in its Uncertainties.
 """
 
 from __future__ import annotations
@@ -14,22 +24,83 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
+CACHE_ENV = "SOVEREIGN_CACHE_DIR"
+APP_NAME = "sovereign-agents"
 
-def cache_dir(configured: str | None = None) -> Path:
-    base = configured or os.environ.get("SOVEREIGN_CACHE_DIR")
-    path = Path(base) if base else Path.home() / ".cache" / "sovereign-agents"
+_lock = threading.Lock()
+_cli_default: Path | None = None  # set by the ``sovereign`` CLI process only
+_temporary: tempfile.TemporaryDirectory[str] | None = None  # the library's last resort
+_announced: set[Path] = set()
+
+
+def platform_cache_dir() -> Path:
+    """The user cache folder of this platform for sovereign-agents: ``$XDG_CACHE_HOME`` or
+    ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP_NAME
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA")
+        base = Path(local) if local else Path.home() / "AppData" / "Local"
+        return base / APP_NAME / "Cache"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / APP_NAME
+
+
+def use_cli_cache_dir(path: str | Path | None) -> None:
+    """Called by the ``sovereign`` CLI (its own process) with ``--cache-dir``: the folder used
+    when neither ``Context.cache_dir`` nor ``$SOVEREIGN_CACHE_DIR`` is set."""
+    global _cli_default
+    with _lock:
+        _cli_default = Path(path).expanduser() if path is not None else None
+
+
+def _temporary_dir() -> Path:
+    global _temporary
+    with _lock:
+        if _temporary is None:
+            # removed when the interpreter exits (TemporaryDirectory's finalizer)
+            _temporary = tempfile.TemporaryDirectory(prefix=f"{APP_NAME}-cache-")
+        return Path(_temporary.name)
+
+
+def cache_location(configured: str | Path | None = None) -> tuple[Path, str]:
+    """Where caches go and why (see the module docstring), without creating anything."""
+    if configured:
+        return Path(configured).expanduser(), "Context.cache_dir"
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser(), f"${CACHE_ENV}"
+    if _cli_default is not None:
+        return _cli_default, "the sovereign CLI's --cache-dir"
+    return _temporary_dir(), (
+        "a temporary folder removed when this process exits; set Context.cache_dir or "
+        f"${CACHE_ENV} to keep caches between processes"
+    )
+
+
+def cache_dir(configured: str | Path | None = None) -> Path:
+    """The cache folder (created if missing), logged the first time it is used."""
+    path, why = cache_location(configured)
     path.mkdir(parents=True, exist_ok=True)
+    with _lock:
+        first = path not in _announced
+        _announced.add(path)
+    if first:
+        log.info("caches go to %s (%s)", path, why)
     return path
 
 
@@ -49,10 +120,14 @@ class Cached(Generic[T]):
 
 def json_bytes(value: Any) -> np.ndarray:
     """A JSON-able value as a uint8 array (how text goes into an npz without pickling)."""
+    import numpy as np
+
     return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
 
 
 def from_json_bytes(array: np.ndarray) -> Any:
+    import numpy as np
+
     if array.dtype != np.uint8 or array.ndim != 1:
         raise CacheInvalid(f"expected UTF-8 bytes, found {array.dtype} of shape {array.shape}")
     return json.loads(array.tobytes().decode("utf-8"))
@@ -68,6 +143,8 @@ def expect_array(
 ) -> np.ndarray:
     """``arrays[name]`` checked: dtype kind ('f' float, 'i' signed int, 'u' unsigned),
     shape (None = any length on that axis) and, for floats, finiteness."""
+    import numpy as np
+
     if name not in arrays:
         raise CacheInvalid(f"no array {name!r}")
     array = arrays[name]
@@ -93,6 +170,8 @@ def expect_meta(meta: Any, **wanted: Any) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
+    import numpy as np
+
     with np.load(path, allow_pickle=False) as archive:
         if not hasattr(archive, "files"):
             raise CacheInvalid("not an npz archive")
@@ -100,6 +179,8 @@ def _read(path: Path) -> dict[str, np.ndarray]:
 
 
 def _write(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    import numpy as np
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -346,7 +346,8 @@ class Context(Group):
     )
     cache_dir: PathText | None = Field(
         default_factory=lambda: _env("SOVEREIGN_CACHE_DIR"),
-        description="where search indexes are cached (default ~/.cache/sovereign)",
+        description="where indexes, corpus LSA, arXiv results and model answers are cached "
+        "(default $SOVEREIGN_CACHE_DIR; unset: see sovereign_agents.cache.cache_location)",
     )
 
     model_config = ConfigDict(json_schema_extra=lambda schema, cls: _flat_properties(schema))

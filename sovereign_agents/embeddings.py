@@ -11,10 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sovereign_agents.cache import (
     CacheInvalid,
@@ -32,12 +29,17 @@ from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.tracing import record_call, text_key
 
 if TYPE_CHECKING:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     from sovereign_agents.http_limits import HttpLimits
 
 LSA_VERSION = 1  # the format of a cached corpus LSA (npz)
 
 
 def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=1, vocabulary=vocabulary)
 
 
@@ -47,6 +49,9 @@ class LSAEmbeddings(Embeddings):
     model = "lsa-tfidf-svd"
 
     def __init__(self, texts: list[str], dim: int = 128, seed: int = 0) -> None:
+        import numpy as np
+        from sklearn.decomposition import TruncatedSVD
+
         self.vectorizer = _vectorizer()
         matrix = self.vectorizer.fit_transform(texts)
         n_components = max(1, min(dim, matrix.shape[0] - 1, matrix.shape[1] - 1))
@@ -60,6 +65,8 @@ class LSAEmbeddings(Embeddings):
 
     def to_arrays(self, **meta: Any) -> dict[str, np.ndarray]:
         """The fitted model as plain arrays (see ``from_arrays``); ``meta`` is the cache key."""
+        import numpy as np
+
         vocabulary = self.vectorizer.vocabulary_
         terms = sorted(vocabulary, key=vocabulary.__getitem__)
         info = {"kind": "lsa", "version": LSA_VERSION, "fitted_on": self.fitted_on, **meta}
@@ -74,6 +81,8 @@ class LSAEmbeddings(Embeddings):
     def from_arrays(cls, arrays: dict[str, np.ndarray], **key: Any) -> LSAEmbeddings:
         """A model from ``to_arrays`` output, checked against the ``key`` it must have been
         stored under (corpus hash, requested dim) and for shapes, dtypes and finite values."""
+        import numpy as np
+
         meta = expect_meta(from_json_bytes(arrays["meta"]), kind="lsa", version=LSA_VERSION, **key)
         terms = from_json_bytes(arrays["terms"])
         if not isinstance(terms, list) or not terms or not all(isinstance(t, str) for t in terms):
@@ -103,6 +112,8 @@ class LSAEmbeddings(Embeddings):
         return model
 
     def _embed(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         vectors = np.asarray(self.vectorizer.transform(texts) @ self.projection)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
@@ -208,6 +219,8 @@ def embedding_step(
 
 def cosine_to(query: list[float], documents: list[list[float]]) -> np.ndarray:
     """Cosine similarity of one query vector to each document vector."""
+    import numpy as np
+
     q = np.asarray(query, dtype=np.float64)
     d = np.asarray(documents, dtype=np.float64)
     if d.size == 0:

@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import Stemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from sovereign_agents.stop_words import ENGLISH_STOP_WORDS
 
 # Words that carry no topic in a research question, beyond the usual English stop words.
 QUESTION_WORDS = frozenset(

@@ -21,7 +21,13 @@ from sovereign_agents.prompts import load_prompt
 @pytest.fixture(scope="module")
 def report(kaggle_corpus: Path) -> BenchReport:
     return run_bench(
-        kaggle_corpus, latency=0.01, scale=2, verify_pairs=50, max_queries=5, repeats=1
+        kaggle_corpus,
+        latency=0.01,
+        scale=2,
+        verify_pairs=50,
+        max_queries=5,
+        repeats=1,
+        import_repeats=1,
     )
 
 
@@ -40,7 +46,19 @@ def test_report_has_the_contract_keys(report: BenchReport) -> None:
         "offline_run.wall_s",
         "async.warm.model_p99_ms",
         "async.cold.model_p99_ms",
+        "imports.help_s",
+        "imports.package_vs_langgraph",
     }
+    imports = data["imports"]
+    assert set(imports["median_s"]) == {
+        "python -c pass",
+        "import langgraph.graph",
+        "import sovereign_agents",
+        "from sovereign_agents import build_graph, Context",
+        "sovereign --help",
+        "sovereign --version",
+    }
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in imports["runs_s"].values())
 
 
 @pytest.mark.slow
@@ -132,12 +150,23 @@ def test_replicas_get_new_ids(kaggle_corpus: Path) -> None:
     assert len(bench_queries(papers)) > 20
 
 
+@pytest.mark.slow
+def test_cli_bench_import_alone_needs_no_corpus() -> None:
+    result = CliRunner().invoke(app, ["bench", "import", "--json", "--import-repeats", "1"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["repeats"] == 1 and data["package_vs_langgraph"] > 0
+    assert data["median_s"]["sovereign --version"] > 0
+
+
 def test_cli_rejects_bad_input(kaggle_corpus: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["bench", "--corpus", str(tmp_path / "none.jsonl")])
     assert result.exit_code == 2 and "not found" in result.output
     result = runner.invoke(app, ["bench", "--corpus", str(kaggle_corpus), "--latency", "0"])
     assert result.exit_code == 2 and "--latency" in result.output
+    result = runner.invoke(app, ["bench"])
+    assert result.exit_code == 2 and "--corpus" in result.output
 
 
 def test_runs_get_one_thread_per_branch() -> None:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sovereign_agents.cli import app
-from sovereign_agents.cli.search import read_queries
+from sovereign_agents.cli.search_batch import read_queries
 from sovereign_agents.errors import InputError
 from sovereign_agents.search.local import open_index
 

@@ -1,10 +1,13 @@
-"""``sovereign bench``: five benchmarks measured in one process, one module each.
+"""``sovereign bench``: six benchmarks, one module each (``sovereign bench import`` runs the
+last one alone, ``--async-only`` the async host's).
 
 * ``critical_path``: a run on a model that sleeps L per call, against stages x L;
 * ``offline_run``: a full extractive run, cold and warm, and its memory;
 * ``search``: the local BM25 index against rank_bm25 and bm25s, at 1x and 10x the corpus;
 * ``verify``: (claim, source) pairs scored per second by the TF-IDF and hybrid verifiers;
 * ``async_host``: the event-loop stall an async host sees while ``graph.ainvoke`` runs.
+* ``imports``: fresh processes that import the package or print ``--help`` / ``--version``,
+  against ``import langgraph.graph``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from pydantic import BaseModel
 from sovereign_agents.bench.async_host import AsyncBench, HostRun, run_async_bench
 from sovereign_agents.bench.async_host import markdown_rows as async_rows
 from sovereign_agents.bench.critical_path import CriticalPath, run_critical_path
+from sovereign_agents.bench.imports import HELP, ImportBench, import_table, run_import_bench
 from sovereign_agents.bench.offline_run import OfflineRun, run_offline
 from sovereign_agents.bench.search import SearchBench, run_search_bench
 from sovereign_agents.bench.verify import VerifyBench, run_verify_bench
 from sovereign_agents.corpus import load_corpus
 from sovereign_agents.wording import count
 
-__all__ = ["BenchReport", "Target", "markdown_table", "run_bench"]
+__all__ = ["BenchReport", "Target", "import_markdown", "markdown_table", "run_bench"]
 
 
 class Target(BaseModel):
@@ -43,6 +47,7 @@ class BenchReport(BaseModel):
     search: SearchBench
     verify: VerifyBench
     async_host: AsyncBench
+    imports: ImportBench | None = None
     targets: dict[str, Target]
 
 
@@ -60,8 +65,9 @@ def run_bench(
     verify_pairs: int = 2000,
     max_queries: int = 50,
     repeats: int = 3,
+    import_repeats: int = 5,
 ) -> BenchReport:
-    """Run the four benchmarks on ``corpus`` (caches in a temporary folder, removed after)."""
+    """Run the benchmarks on ``corpus`` (caches in a temporary folder, removed after)."""
     papers, _ = load_corpus(corpus)
     offline = run_offline(corpus)
     with tempfile.TemporaryDirectory(prefix="sovereign-bench-cache-") as cache:
@@ -69,6 +75,7 @@ def run_bench(
     search = run_search_bench(papers, scale=scale, max_queries=max_queries)
     verify = run_verify_bench(papers, verify_pairs)
     hosted = run_async_bench(corpus, latency=latency)
+    imports = run_import_bench(import_repeats)
     return BenchReport(
         corpus=str(corpus),
         records=len(papers),
@@ -79,6 +86,7 @@ def run_bench(
         search=search,
         verify=verify,
         async_host=hosted,
+        imports=imports,
         targets={
             "critical_path.ratio": _target(critical.ratio, 1.25, at_most=True),
             "search.speedup_vs_rank_bm25": _target(search.speedup_vs_rank_bm25, 5, False),
@@ -86,12 +94,20 @@ def run_bench(
             "offline_run.wall_s": _target(offline.wall_s, 20, at_most=True),
             "async.warm.model_p99_ms": _target(_p99(hosted.warm), 10, at_most=True),
             "async.cold.model_p99_ms": _target(_p99(hosted.cold), 10, at_most=True),
+            **import_targets(imports),
         },
     )
 
 
 def _p99(run: HostRun) -> float | None:
     return run.model.p99_ms if run.model is not None else None
+
+
+def import_targets(imports: ImportBench) -> dict[str, Target]:
+    return {
+        "imports.help_s": _target(imports.median_s[HELP], 1, at_most=True),
+        "imports.package_vs_langgraph": _target(imports.package_vs_langgraph, 1.5, at_most=True),
+    }
 
 
 def _cpus() -> int:
@@ -147,10 +163,21 @@ def markdown_table(report: BenchReport) -> str:
         )
     )
     rows += async_rows(report.async_host)
+    if report.imports is not None:
+        rows += import_table(report.imports)
+    return _tables(rows, report.targets)
+
+
+def _tables(rows: list[tuple[str, str]], targets: dict[str, Target]) -> str:
     lines = ["| measure | value |", "| --- | --- |"]
     lines += [f"| {k} | {val} |" for k, val in rows]
     lines += ["", "| target | value | goal | met |", "| --- | ---: | --- | --- |"]
-    for name, t in report.targets.items():
+    for name, t in targets.items():
         met = "n/a" if t.met is None else ("yes" if t.met else "NO")
         lines.append(f"| {name} | {_fmt(t.value)} | {t.target} | {met} |")
     return "\n".join(lines)
+
+
+def import_markdown(imports: ImportBench) -> str:
+    """The table of ``sovereign bench import`` alone."""
+    return _tables(import_table(imports), import_targets(imports))

@@ -54,12 +54,17 @@ def run_offline(corpus: str | Path, *, goal: str = GOAL) -> OfflineRun:
         _forget()
         result, warm = timed(lambda: run_research(goal, context, base / "warm"))
         _forget()
-        tracemalloc.start()
+        host_traces = tracemalloc.is_tracing()  # a host's own tracing is left running
+        if host_traces:
+            tracemalloc.reset_peak()
+        else:
+            tracemalloc.start()
         try:
             run_research(goal, context, base / "traced")
             _, traced_peak = tracemalloc.get_traced_memory()
         finally:
-            tracemalloc.stop()
+            if not host_traces:
+                tracemalloc.stop()
         _forget()
     report = result.values.get("report") or {}
     return OfflineRun(

@@ -3,10 +3,14 @@ its commands, in the order ``--help`` lists them."""
 
 from __future__ import annotations
 
+import logging
 import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from sovereign_agents.cache import CACHE_ENV, platform_cache_dir, use_cli_cache_dir
 from sovereign_agents.cli import debug
 from sovereign_agents.cli.bench import bench_command
 from sovereign_agents.cli.common import err
@@ -24,9 +28,58 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from sovereign_agents.version import package_version
+
+        print(f"sovereign-agents {package_version()}")
+        raise typer.Exit()
+
+
+def _home_relative(path: Path) -> str:
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="where search indexes, corpus LSA, arXiv results and --cache model answers "
+            f"are cached, unless ${CACHE_ENV} or a --set cache_dir=... says otherwise",
+            show_default=_home_relative(platform_cache_dir()),
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="log progress (INFO) to stderr")
+    ] = False,
+) -> None:
     """sovereign-agents: research goal in, verified and reviewed draft report out."""
+    use_cli_cache_dir(cache_dir or platform_cache_dir())  # read now: HOME may have changed
+    ctx.call_on_close(lambda: use_cli_cache_dir(None))  # an in-process caller is left as found
+    if verbose:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        ours = logging.getLogger("sovereign_agents")
+        level = ours.level
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+
+        def _unhook() -> None:
+            ours.removeHandler(handler)
+            ours.setLevel(level)
+
+        ctx.call_on_close(_unhook)
 
 
 app.command()(run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,10 +12,22 @@ from sovereign_agents.cli.common import err, out, reported
 from sovereign_agents.errors import InputError
 
 
+class Measure(StrEnum):
+    all = "all"
+    imports = "import"
+
+
 def bench_command(
+    measure: Annotated[
+        Measure,
+        typer.Argument(
+            help="all: every benchmark (needs --corpus); import: only the fresh-process import "
+            "and CLI start-up times"
+        ),
+    ] = Measure.all,
     corpus: Annotated[
-        Path, typer.Option(help="arXiv metadata JSON Lines (Kaggle or daily-listing format)")
-    ],
+        Path | None, typer.Option(help="arXiv metadata JSON Lines (Kaggle or daily-listing format)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     latency: Annotated[
         float, typer.Option(help="seconds the fake model sleeps per call (critical path)")
@@ -23,6 +36,9 @@ def bench_command(
     verify_pairs: Annotated[int, typer.Option(help="(claim, source) pairs to verify")] = 2000,
     queries: Annotated[int, typer.Option(help="search queries at 1x (at most 50)")] = 50,
     repeats: Annotated[int, typer.Option(help="critical-path runs (the median is reported)")] = 3,
+    import_repeats: Annotated[
+        int, typer.Option(help="fresh processes per import measure (the median is reported)")
+    ] = 5,
     async_only: Annotated[
         bool,
         typer.Option(
@@ -31,30 +47,47 @@ def bench_command(
         ),
     ] = False,
 ) -> None:
-    """Benchmark the kernel: critical-path ratio, offline run time, search, verification, and
-    the event-loop stalls an async host sees."""
-    from sovereign_agents.bench import markdown_table, run_bench
+    """Benchmark the kernel: critical-path ratio, offline run time, search, verification,
+    the event-loop stalls an async host sees, import and CLI start-up."""
+    from sovereign_agents.bench import import_markdown, markdown_table, run_bench
+    from sovereign_agents.bench.imports import run_import_bench
     from sovereign_agents.corpus import load_corpus
 
     with reported():
-        if not 0 < latency <= 10:
-            raise InputError("--latency must lie in (0, 10] seconds")
-        if min(scale, verify_pairs, queries, repeats) < 1:
-            raise InputError("--scale, --verify-pairs, --queries and --repeats must be >= 1")
-        load_corpus(corpus)  # a clear error before any benchmark starts
-        if not as_json:
-            err.print(f"benchmarking on {corpus} ...")
-        if async_only:
-            _async_only(corpus, latency, as_json)
-            return
-        report = run_bench(
-            corpus,
-            latency=latency,
-            scale=scale,
-            verify_pairs=verify_pairs,
-            max_queries=queries,
-            repeats=repeats,
-        )
+        if import_repeats < 1:
+            raise InputError("--import-repeats must be >= 1")
+        if measure is Measure.imports:
+            if not as_json:
+                err.print("timing fresh imports and CLI start-up ...")
+            imports = run_import_bench(import_repeats)
+        else:
+            if corpus is None:
+                raise InputError("--corpus PATH is required (or run `sovereign bench import`)")
+            if not 0 < latency <= 10:
+                raise InputError("--latency must lie in (0, 10] seconds")
+            if min(scale, verify_pairs, queries, repeats) < 1:
+                raise InputError("--scale, --verify-pairs, --queries and --repeats must be >= 1")
+            load_corpus(corpus)  # a clear error before any benchmark starts
+            if not as_json:
+                err.print(f"benchmarking on {corpus} ...")
+            if async_only:
+                _async_only(corpus, latency, as_json)
+                return
+            report = run_bench(
+                corpus,
+                latency=latency,
+                scale=scale,
+                verify_pairs=verify_pairs,
+                max_queries=queries,
+                repeats=repeats,
+                import_repeats=import_repeats,
+            )
+    if measure is Measure.imports:
+        if as_json:
+            print(imports.model_dump_json(indent=2))
+        else:
+            out.print(import_markdown(imports), soft_wrap=True, markup=False)
+        return
     if as_json:
         print(report.model_dump_json(indent=2))
     else:

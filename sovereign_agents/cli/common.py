@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from sovereign_agents.context import Context
 from sovereign_agents.errors import ConfigError, SovereignError
 from sovereign_agents.escaping import one_line, rich_safe, terminal
 from sovereign_agents.presets import PRESETS
@@ -70,6 +69,8 @@ def parse_knobs(values: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ConfigError(f"--set takes KEY=JSON with KEY a context knob, not {value!r}")
         knobs[key.strip()] = json_value(raw)
+    from sovereign_agents.context import Context
+
     Context(**knobs)  # a ConfigError naming the knob
     return knobs
 

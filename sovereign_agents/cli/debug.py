@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.tree import Tree
 
 from sovereign_agents.cli.common import (
     PresetName,
@@ -213,6 +212,8 @@ def trace_show(
     ] = False,
 ) -> None:
     """Render a run's trace as a tree: node executions and the calls inside them."""
+    from rich.tree import Tree
+
     from sovereign_agents.replay import read_trace
 
     with reported():

@@ -16,7 +16,6 @@ from sovereign_agents.cli.common import (
     progress_printer,
     reported,
 )
-from sovereign_agents.context import Context, layered
 from sovereign_agents.presets import DEFAULT_PRESET
 
 
@@ -91,6 +90,7 @@ def run(
     ] = False,
 ) -> None:
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
+    from sovereign_agents.context import Context, layered
     from sovereign_agents.corpus import load_corpus
     from sovereign_agents.engines import validate_specs
     from sovereign_agents.nodes.plan import check_goal

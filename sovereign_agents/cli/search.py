@@ -12,56 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rich.table import Table
 
 from sovereign_agents.cli.common import out, reported
 from sovereign_agents.errors import InputError
 from sovereign_agents.escaping import one_line, rich_safe
 from sovereign_agents.wording import count
-
-
-class BatchQuery(BaseModel):
-    """One line of a ``--queries`` file."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str | int
-    query: str = Field(min_length=1)
-
-
-class BatchResult(BaseModel):
-    """One line of the batch output."""
-
-    id: str | int
-    ranked: list[str]
-
-
-def read_queries(path: Path) -> list[BatchQuery]:
-    """Parse a JSON Lines file of queries; a bad line is an ``InputError`` naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read queries file {path}: {exc.strerror or exc}") from exc
-    queries: list[BatchQuery] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            query = BatchQuery.model_validate_json(line)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "line"
-            raise InputError(
-                f'{path} line {number}: expected {{"id": ..., "query": "..."}} '
-                f"({where}: {first['msg']})"
-            ) from exc
-        if not query.query.strip():
-            raise InputError(f"{path} line {number}: the query is blank")
-        queries.append(query)
-    if not queries:
-        raise InputError(f"{path}: no queries (expected JSON Lines of {{id, query}})")
-    return queries
 
 
 def search_command(
@@ -78,6 +33,9 @@ def search_command(
     ] = None,
 ) -> None:
     """Rank papers of a local corpus with the BM25 index the research graph uses."""
+    from rich.table import Table
+
+    from sovereign_agents.cli.search_batch import BatchResult, read_queries
     from sovereign_agents.search.local import open_index
 
     with reported():

@@ -9,9 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -19,16 +18,12 @@ from rich.markup import escape
 from sovereign_agents.cli.common import out, reported
 from sovereign_agents.errors import InputError
 
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 REPORT_HTML = "report.html"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    """Static files of the run folder; request lines go to logging, not to stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
 
 
 def report_page(run_dir: Path) -> Path:
@@ -52,6 +47,14 @@ def report_page(run_dir: Path) -> Path:
 
 def make_server(run_dir: Path, port: int = 0) -> ThreadingHTTPServer:
     """A static file server for ``run_dir`` on 127.0.0.1 (``port`` 0: an ephemeral port)."""
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class _QuietHandler(SimpleHTTPRequestHandler):
+        """Static files of the run folder; request lines go to logging, not to stderr."""
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s " + format, self.address_string(), *args)
+
     handler = partial(_QuietHandler, directory=str(run_dir))
     try:
         return ThreadingHTTPServer((HOST, port), handler)

@@ -161,17 +161,18 @@ def write_outputs(out: Path, metrics: SensitivityMetrics, outcomes: list[Outcome
 
 
 def plot_scores(path: Path, metrics: SensitivityMetrics, outcomes: list[Outcome]) -> None:
-    """Score distribution per condition (points over a box), with the approval line."""
-    try:
-        import matplotlib
+    """Score distribution per condition (points over a box), with the approval line.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    Drawn with matplotlib's object API (no pyplot, no backend switch: a host's matplotlib
+    state is left as it was)."""
+    try:
+        from matplotlib.figure import Figure
     except ImportError:  # the plots extra is not installed: numbers are still written
         return
     names = [c.condition for c in metrics.conditions]
     groups = [[o.score for o in outcomes if o.condition == n] for n in names]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(names)), 4.0))
+    fig = Figure(figsize=(max(5.0, 1.3 * len(names)), 4.0))
+    ax = fig.subplots()
     ax.boxplot(groups, tick_labels=names, widths=0.5)
     for i, scores in enumerate(groups, start=1):
         jitter = [i + 0.06 * (k - (len(scores) - 1) / 2) for k in range(len(scores))]
@@ -194,4 +195,3 @@ def plot_scores(path: Path, metrics: SensitivityMetrics, outcomes: list[Outcome]
     ax.tick_params(axis="x", labelrotation=20, labelsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -117,18 +117,17 @@ def write_outputs(run: VerifyRun, out_dir: Path, extra: dict[str, Any] | None = 
 
 
 def plot_calibration(run: VerifyRun, path: Path) -> None:
-    """Reliability diagram: observed share of SUPPORT pairs per confidence bin."""
-    import matplotlib
+    """Reliability diagram: observed share of SUPPORT pairs per confidence bin.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn with matplotlib's object API (a ``Figure`` saved to a file): no pyplot, no backend
+    switch, so a host process's matplotlib backend and figures are left as they were."""
+    from matplotlib.figure import Figure
 
     confidences = [r.confidence for r in run.results]
     outcomes = [r.label == "SUPPORT" for r in run.results]
     bins = reliability_bins(confidences, outcomes, 10)
-    fig, (ax, hist) = plt.subplots(
-        2, 1, figsize=(5.5, 6.5), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
-    )
+    fig = Figure(figsize=(5.5, 6.5))
+    ax, hist = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
     ax.plot(
         [b.mean_confidence for b in bins],
@@ -152,4 +151,3 @@ def plot_calibration(run: VerifyRun, path: Path) -> None:
     hist.set_ylabel("pairs")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -31,6 +30,9 @@ from sovereign_agents.steps import Body
 from sovereign_agents.text import goal_terms
 from sovereign_agents.tracing import emit
 from sovereign_agents.wording import count
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al., 2009)
 
@@ -107,6 +109,8 @@ def relevance_scores(
 
 @dual_node("index")
 def index(state: ResearchState, runtime: Runtime[Context]) -> Body[dict[str, Any]]:
+    import numpy as np
+
     context = context_of(runtime)
     round_ = state.get("revision_round", 0)
     papers, fused, queries = fuse([h for h in state.get("hits", []) if h.round == round_])

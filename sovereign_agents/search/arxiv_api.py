@@ -293,7 +293,7 @@ class ArxivConfig:
     categories: tuple[str, ...] = ()
     date_from: str | None = None  # YYYY-MM-DD
     date_to: str | None = None
-    cache_dir: str | None = None  # where the results cache lives (default ~/.cache/sovereign)
+    cache_dir: str | None = None  # where the results cache lives (None: cache.cache_location)
 
     @classmethod
     def from_context(cls, context: Context) -> ArxivConfig:

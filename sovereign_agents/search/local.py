@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import TypeAdapter
-from sklearn.feature_extraction.text import CountVectorizer
 
 from sovereign_agents.cache import (
     CacheInvalid,
@@ -43,6 +41,8 @@ from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from sovereign_agents.context import Context
 
 INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
@@ -89,6 +89,9 @@ class BM25Index:
         tokens: list[list[str]] | None = None,
     ) -> BM25Index:
         """Index ``papers``; ``tokens`` (``indexed_terms`` of each paper) skips the analysis."""
+        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import CountVectorizer
+
         started = time.perf_counter()
         if tokens is None:
             vectorizer = CountVectorizer(analyzer=indexed_terms, dtype=np.float32)
@@ -144,6 +147,8 @@ class BM25Index:
     def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str) -> BM25Index:
         """An index from ``to_arrays`` output, every part checked; ``CacheInvalid`` if not
         exactly an index of the corpus with this sha256 in this format version."""
+        import scipy.sparse as sp
+
         meta = expect_meta(
             from_json_bytes(arrays["meta"]), kind="bm25", version=INDEX_VERSION, sha256=sha256
         )
@@ -260,7 +265,7 @@ class LocalConfig:
     """The local corpus source's config group: which file, and where its index is cached."""
 
     path: str
-    cache_dir: str | None = None  # the BM25 index cache folder (default ~/.cache/sovereign)
+    cache_dir: str | None = None  # the BM25 index cache folder (None: cache.cache_location)
 
     @classmethod
     def from_context(cls, context: Context) -> LocalConfig:

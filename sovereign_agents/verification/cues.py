@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from typing import TYPE_CHECKING
 
 from sovereign_agents.schemas import Claim
 from sovereign_agents.text import tokens
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NEGATIONS = frozenset(
     [
@@ -162,6 +163,9 @@ def cross_support(claims: Sequence[str], papers: Sequence[str]) -> np.ndarray:
     A signal beside verification (never instead of it): a claim no other paper echoes is
     single-source.
     """
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     n = len(claims)
     if n < 2:
         return np.zeros(n)
@@ -183,6 +187,8 @@ def opposing_claims(
 ) -> list[tuple[Claim, Claim, list[str]]]:
     """Pairs of claims from different papers, on the same topic (TF-IDF cosine >=
     ``min_similarity``), whose wording opposes: negation, up/down direction, or numbers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if len(claims) < 2:
         return []
     try:

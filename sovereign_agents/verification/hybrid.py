@@ -26,12 +26,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from threadpoolctl import threadpool_limits
 
 from sovereign_agents.schemas import Stance, Verification
 from sovereign_agents.text import analyze, split_sentences
@@ -42,6 +39,9 @@ from sovereign_agents.verification.base import (
 )
 from sovereign_agents.verification.cues import direction_conflict, directions, is_negated, numbers
 from sovereign_agents.verification.stance_model import StanceModel, feature_rows, load_stance_model
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 PARAMS_FILE = "hybrid_v1.json"
 LSA_DIM = 64
@@ -96,8 +96,9 @@ def lsa_vectors(matrix: sp.csr_matrix, dim: int) -> np.ndarray:
     if k < 2:
         return np.zeros((n_texts, 1))
     gram = np.asarray((matrix @ matrix.T).toarray(), dtype=float)
-    with threadpool_limits(1):  # a small matrix: BLAS threads only contend (100x slower)
-        values, vectors = np.linalg.eigh(gram)
+    # BLAS runs with whatever threads the host process configured: a guest never changes that
+    # process-wide setting (see README, "A guest in your process")
+    values, vectors = np.linalg.eigh(gram)
     top = np.argsort(values)[::-1][:k]
     lsa = vectors[:, top] * np.sqrt(np.clip(values[top], 0.0, None))
     norms = np.linalg.norm(lsa, axis=1, keepdims=True)
@@ -115,6 +116,9 @@ def _rows_cos(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
 
 def pair_features(claims: Sequence[str], sources: Sequence[str]) -> list[Scored]:
     """Features of every pair, the vectorisers fitted once on all texts of the call."""
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     if len(claims) != len(sources):
         raise ValueError("claims and sources must pair up")
     if not claims:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sovereign_agents.schemas import Verification
 from sovereign_agents.verification.base import Verdicts, VerifierRecord
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 def rowwise_cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
@@ -40,6 +42,8 @@ class TfidfVerifier:
 
     def scores(self, claims: Sequence[str], sources: Sequence[str]) -> np.ndarray:
         """Cosine of each claim with its source, for all pairs in one sparse product."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         if len(claims) != len(sources):
             raise ValueError("claims and sources must pair up")
         if not claims:
