@@ -320,3 +320,33 @@ def test_chat_engine_for_any_langchain_model(daily_corpus: Path) -> None:
     engine = chat_engine(model, "planner", Context(corpus=str(daily_corpus)))
     result = engine.plan("How do sparse experts cut cost?", None, 2)
     assert result.value == ["sparse experts", "routing cost"] and result.model_calls == 1
+
+
+def test_a_models_remembered_mode_is_not_inherited_by_a_new_model_at_the_same_id() -> None:
+    """The mode a model was downgraded to is remembered per live model object: when it is
+    collected its entry goes, and an entry left at an id Python gave to a new model is not
+    the new model's (keyed by id alone, this made a test depend on the order it ran in)."""
+    import gc
+    import weakref
+
+    from sovereign_agents.models import structured
+
+    class Model:  # any object: the memo needs only identity and a weak reference
+        pass
+
+    memo: structured._PerModel[int] = structured._PerModel()
+    old = Model()
+    memo.set(old, 2)
+    assert memo.get(old) == 2
+    key = id(old)
+    del old
+    gc.collect()
+    assert key not in memo._items  # forgotten with the model
+    new, gone = Model(), Model()
+    dead = weakref.ref(gone)
+    del gone
+    gc.collect()
+    memo._items[id(new)] = (dead, 2)  # a stale entry at the new model's id
+    assert memo.get(new) is None
+    memo.set(new, 1)
+    assert memo.get(new) == 1

@@ -37,9 +37,10 @@ import json
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -102,16 +103,51 @@ class CallOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-_MODE_BY_MODEL: dict[int, int] = {}
+V = TypeVar("V")
+
+
+class _PerModel(Generic[V]):
+    """A value per live model object. Keyed by ``id`` with a weak reference beside it: an id
+    that Python reused for a new model (the old one collected) does not hand the new model
+    the old one's value, and the table does not keep models alive. (Chat models are pydantic
+    objects, not hashable, so no WeakKeyDictionary.) Callers hold ``_MODE_LOCK``."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[Callable[[], object], V]] = {}
+
+    def get(self, model: object) -> V | None:
+        entry = self._items.get(id(model))
+        if entry is None or entry[0]() is not model:
+            return None
+        return entry[1]
+
+    def set(self, model: object, value: V) -> None:
+        key = id(model)
+        try:
+            ref: Callable[[], object] = weakref.ref(model, lambda dead: self._forget(key, dead))
+        except TypeError:  # an object without weak references: kept alive while remembered
+
+            def ref() -> object:
+                return model
+
+        self._items[key] = (ref, value)
+
+    def _forget(self, key: int, dead: object) -> None:
+        entry = self._items.get(key)
+        if entry is not None and entry[0] is dead:  # not a newer model's entry
+            self._items.pop(key, None)
+
+
+_MODE_BY_MODEL: _PerModel[int] = _PerModel()
 _MODE_LOCK = threading.Lock()
 
 
 def _start_mode(model: BaseChatModel) -> int:
     with _MODE_LOCK:
-        return _MODE_BY_MODEL.get(id(model), 0)
+        return _MODE_BY_MODEL.get(model) or 0
 
 
-_PROBES: dict[int, threading.Event] = {}
+_PROBES: _PerModel[threading.Event] = _PerModel()
 PROBE_WAIT_S = 300.0
 
 
@@ -121,9 +157,9 @@ def _probe_event(model: BaseChatModel) -> threading.Event | None:
     in a mode the server refuses. None for the caller that probes; the others wait for the
     event it returns."""
     with _MODE_LOCK:
-        event = _PROBES.get(id(model))
+        event = _PROBES.get(model)
         if event is None:
-            _PROBES[id(model)] = threading.Event()
+            _PROBES.set(model, threading.Event())
         return event
 
 
@@ -149,15 +185,16 @@ async def _await_probe_async(model: BaseChatModel, timeout: float = PROBE_WAIT_S
 
 def _end_probe(model: BaseChatModel) -> None:
     with _MODE_LOCK:
-        event = _PROBES.get(id(model))
+        event = _PROBES.get(model)
     if event is not None:
         event.set()
 
 
 def _downgrade(model: BaseChatModel, mode: int) -> int:
     with _MODE_LOCK:
-        _MODE_BY_MODEL[id(model)] = max(_MODE_BY_MODEL.get(id(model), 0), mode + 1)
-        return _MODE_BY_MODEL[id(model)]
+        downgraded = max(_MODE_BY_MODEL.get(model) or 0, mode + 1)
+        _MODE_BY_MODEL.set(model, downgraded)
+        return downgraded
 
 
 def extract_json(text: str) -> Any:
