@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sovereign_agents.evals.research import goal_of, load_gold
 from sovereign_agents.evals.research_metrics import GoldClaim, locate
 from sovereign_agents.evals.retrieval import convert_scifact
-from sovereign_agents.evals.scifact import sha256_of, train_files
+from sovereign_agents.evals.scifact import example_counts, sha256_of, train_files
 from sovereign_agents.findings import FEATURES, sections, sentence_features, skipped
 from sovereign_agents.goal import harvest_aliases, understand_goal
 from sovereign_agents.search.local import BM25Index, open_index
@@ -127,12 +127,7 @@ def main(
             "reported slice, never used here); even-numbered fit the model and choose "
             "threshold and per_paper, odd-numbered are held out",
             "candidates": f"cited abstracts + the local BM25 top {CANDIDATES} for the goal",
-            "examples": {
-                "fit": len(y),
-                "fit_positive": int(y.sum()),
-                "held_out": len(yh),
-                "held_out_positive": int(yh.sum()),
-            },
+            "examples": example_counts(y.tolist(), yh.tolist()),
             "fit": sentence_prf(select(fit, p_fit, threshold, per_paper), y),
             "held_out": sentence_prf(select(held, p_held, threshold, per_paper), yh),
             "fitted": dt.date.today().isoformat(),

@@ -29,7 +29,14 @@ import numpy as np
 import typer
 from sklearn.linear_model import LogisticRegression
 
-from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pairs, train_files
+from sovereign_agents.evals.scifact import (
+    Pair,
+    example_counts,
+    load_pairs,
+    sha256_of,
+    split_pairs,
+    train_files,
+)
 from sovereign_agents.evals.verification_metrics import prf
 from sovereign_agents.goal import harvest_aliases, understand_goal
 from sovereign_agents.relevance import FEATURES, features
@@ -126,12 +133,7 @@ def main(
             "signs": "weights agree with fit_relevance.SIGNS; dropped for a wrong sign: "
             + (", ".join(dropped) or "none"),
             "split": "scifact.split_pairs (30 % of cited documents held out); claims with evidence only",
-            "examples": {
-                "fit": len(y),
-                "fit_positive": int(y.sum()),
-                "held_out": len(yh),
-                "held_out_positive": int(yh.sum()),
-            },
+            "examples": example_counts(y.tolist(), yh.tolist()),
             "held_out": {
                 "precision": round(precision, 4),
                 "recall": round(recall, 4),

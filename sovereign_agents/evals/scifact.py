@@ -123,3 +123,14 @@ def split_pairs(
     fit = [p for p in pairs if not is_held_out(p, held_out_share)]
     held = [p for p in pairs if is_held_out(p, held_out_share)]
     return fit, held
+
+
+def example_counts(fit: Sequence[int | bool], held_out: Sequence[int | bool]) -> dict[str, int]:
+    """The provenance's ``examples``: how many fit and held-out examples, and how many of
+    each are positive (labels 0/1)."""
+    return {
+        "fit": len(fit),
+        "fit_positive": int(sum(fit)),
+        "held_out": len(held_out),
+        "held_out_positive": int(sum(held_out)),
+    }
