@@ -2,11 +2,13 @@
 
 Where caches go (the one home of the rule, ``cache_location``), first match wins:
 
-1. ``Context.cache_dir`` (a run's knob; its default is ``$SOVEREIGN_CACHE_DIR``);
-2. ``$SOVEREIGN_CACHE_DIR``;
-3. the ``sovereign`` command line's ``--cache-dir`` (default: the platform's user cache folder,
-   ``~/.cache/sovereign-agents`` on Linux), set by the CLI process only (``use_cli_cache_dir``);
-4. otherwise (the Python API with nothing set) a temporary folder of this process, removed
+1. ``Context.cache_dir`` set to a value other than its default (``$SOVEREIGN_CACHE_DIR``);
+2. the ``sovereign`` command line's ``--cache-dir`` when given (set by the CLI process only,
+   ``use_cli_cache_dir``: an explicit flag wins over the environment);
+3. ``$SOVEREIGN_CACHE_DIR``;
+4. the CLI's default, the platform's user cache folder (``~/.cache/sovereign-agents`` on
+   Linux);
+5. otherwise (the Python API with nothing set) a temporary folder of this process, removed
    when it exits: a library never writes under the user's home unless told to.
 
 The folder in use is logged once (logger ``sovereign_agents.cache``, INFO).
@@ -43,6 +45,7 @@ APP_NAME = "sovereign-agents"
 
 _lock = threading.Lock()
 _cli_default: Path | None = None  # set by the ``sovereign`` CLI process only
+_cli_explicit = False  # the CLI's folder was given as --cache-dir (not its default)
 _temporary: tempfile.TemporaryDirectory[str] | None = None  # the library's last resort
 _announced: set[Path] = set()
 
@@ -60,12 +63,14 @@ def platform_cache_dir() -> Path:
     return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / APP_NAME
 
 
-def use_cli_cache_dir(path: str | Path | None) -> None:
-    """Called by the ``sovereign`` CLI (its own process) with ``--cache-dir``: the folder used
-    when neither ``Context.cache_dir`` nor ``$SOVEREIGN_CACHE_DIR`` is set."""
-    global _cli_default
+def use_cli_cache_dir(path: str | Path | None, *, explicit: bool = False) -> None:
+    """Called by the ``sovereign`` CLI (its own process): its default folder, used when
+    neither ``Context.cache_dir`` nor ``$SOVEREIGN_CACHE_DIR`` is set; or (``explicit``) the
+    folder given as ``--cache-dir``, which also wins over ``$SOVEREIGN_CACHE_DIR``."""
+    global _cli_default, _cli_explicit
     with _lock:
         _cli_default = Path(path).expanduser() if path is not None else None
+        _cli_explicit = explicit and path is not None
 
 
 def _temporary_dir() -> Path:
@@ -79,9 +84,13 @@ def _temporary_dir() -> Path:
 
 def cache_location(configured: str | Path | None = None) -> tuple[Path, str]:
     """Where caches go and why (see the module docstring), without creating anything."""
+    env = os.environ.get(CACHE_ENV)
+    # Context.cache_dir defaults to the environment's value: only a different value was set
+    chosen = configured is not None and str(configured) != "" and str(configured) != env
+    if _cli_explicit and _cli_default is not None and not chosen:
+        return _cli_default, "the sovereign CLI's --cache-dir"
     if configured:
         return Path(configured).expanduser(), "Context.cache_dir"
-    env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser(), f"${CACHE_ENV}"
     if _cli_default is not None:

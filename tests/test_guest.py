@@ -205,6 +205,15 @@ def test_cache_location_rule(
         assert cache.cache_location(str(tmp_path / "ctx"))[0] == tmp_path / "ctx"
     finally:
         cache.use_cli_cache_dir(None)
+    # an explicit --cache-dir wins over the environment (and over a Context whose cache_dir
+    # is only the environment's default), not over a Context set to something else
+    cache.use_cli_cache_dir(tmp_path / "flag", explicit=True)
+    try:
+        assert cache.cache_location()[0] == tmp_path / "flag"
+        assert cache.cache_location(str(tmp_path / "env"))[0] == tmp_path / "flag"
+        assert cache.cache_location(str(tmp_path / "ctx"))[0] == tmp_path / "ctx"
+    finally:
+        cache.use_cli_cache_dir(None)
     monkeypatch.delenv("SOVEREIGN_CACHE_DIR")
     # the platform default is only the CLI's: under HOME on Linux, XDG_CACHE_HOME respected
     if sys.platform.startswith("linux"):

@@ -56,7 +56,8 @@ def _root(
         Path | None,
         typer.Option(
             help="where search indexes, corpus LSA, arXiv results and --cache model answers "
-            f"are cached, unless ${CACHE_ENV} or a --set cache_dir=... says otherwise",
+            f"are cached (given, it wins over ${CACHE_ENV}; a --set cache_dir=... wins over "
+            "it)",
             show_default=_home_relative(platform_cache_dir()),
         ),
     ] = None,
@@ -65,7 +66,8 @@ def _root(
     ] = False,
 ) -> None:
     """sovereign-agents: research goal in, verified and reviewed draft report out."""
-    use_cli_cache_dir(cache_dir or platform_cache_dir())  # read now: HOME may have changed
+    # read now: HOME may have changed; a given --cache-dir wins over $SOVEREIGN_CACHE_DIR
+    use_cli_cache_dir(cache_dir or platform_cache_dir(), explicit=cache_dir is not None)
     ctx.call_on_close(lambda: use_cli_cache_dir(None))  # an in-process caller is left as found
     if verbose:
         handler = logging.StreamHandler(sys.stderr)
