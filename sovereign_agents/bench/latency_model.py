@@ -40,7 +40,8 @@ _EVIDENCE = re.compile(r"<<<EVIDENCE\n(.*?)\nEVIDENCE>>>", re.DOTALL)
 
 class LatencyChatModel(BaseChatModel):
     """Sleeps ``latency`` seconds per call, then answers the role's schema. ``ainvoke`` waits
-    with ``asyncio.sleep`` (as an HTTP client awaiting a NIM would); every call's waiting
+    with ``asyncio.sleep`` (as an HTTP client awaiting a NIM would) and composes its answer in
+    a worker thread (a remote model's work, not its client's); every call's waiting
     window is kept in ``windows`` (``perf_counter`` start, end), ``async_calls`` counts the
     calls that came through the async API and ``peak`` the most calls in flight at once."""
 
@@ -112,7 +113,9 @@ class LatencyChatModel(BaseChatModel):
         started = self._enter()
         await asyncio.sleep(self.latency)
         self._count(started, is_async=True)
-        return self._result(messages, kwargs)
+        # the answer is the remote model's work, not the client's: composed off the loop, so
+        # the async-host bench measures the run's stalls, not the fake's text processing
+        return await asyncio.to_thread(self._result, messages, kwargs)
 
     def _result(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         prompt = str(messages[-1].content)
