@@ -4,7 +4,9 @@ extraction per paper, the reviewers) hold one slot each while they wait.
 LangGraph bounds parallel tasks only through ``config={"max_concurrency": ...}``, which a
 caller of ``graph.invoke(..., context=Context(max_concurrency=2))`` never passes. So the
 nodes take a slot of the run themselves: a ``threading.BoundedSemaphore`` under ``invoke``,
-an ``asyncio.Semaphore`` (one per event loop) under ``ainvoke``. The slots belong to the
+an ``asyncio.Semaphore`` (one per event loop, keyed by the loop object itself, weakly: a
+loop's id can be reused by a later loop, which must not get a semaphore bound to the old
+one) under ``ainvoke``. The slots belong to the
 context object (``per_run``): runs that share one context object share its slots.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from typing import TypeVar
 
 from sovereign_agents.context import Context
@@ -25,9 +28,20 @@ def _thread_slots(context: Context, n: int) -> threading.BoundedSemaphore:
     return per_run(context, "slots:thread", lambda: threading.BoundedSemaphore(n))
 
 
+_LOOPS_LOCK = threading.Lock()
+
+
 def _loop_slots(context: Context, n: int) -> asyncio.Semaphore:
-    loop = id(asyncio.get_running_loop())  # a semaphore serves one loop
-    return per_run(context, f"slots:loop:{loop}", lambda: asyncio.Semaphore(n))
+    """The run's semaphore on the running loop (a semaphore serves one loop)."""
+    by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = per_run(
+        context, "slots:loop", weakref.WeakKeyDictionary
+    )
+    loop = asyncio.get_running_loop()
+    with _LOOPS_LOCK:  # runs on loops in other threads may share the context
+        slots = by_loop.get(loop)
+        if slots is None:
+            slots = by_loop[loop] = asyncio.Semaphore(n)
+        return slots
 
 
 def in_slot(step: Step[T], context: Context) -> Step[T]:

@@ -230,3 +230,30 @@ def test_an_nvidia_model_keeps_its_http_bounds_under_ainvoke(
     assert calls and fake_nim.hostile_hits >= 1
     assert all(c["response"] is None for c in calls)
     assert any("cap" in c["error"] for c in calls), [c["error"] for c in calls]
+
+
+def test_slots_are_per_live_loop_not_per_loop_id() -> None:
+    """A context reused across event loops (a host calling ``asyncio.run`` per request) gets
+    a fresh semaphore on each loop, even when a new loop reuses a closed one's id."""
+    import weakref
+
+    from sovereign_agents import slots
+
+    context = Context(max_concurrency=2)
+
+    async def semaphore() -> asyncio.Semaphore:
+        return slots._loop_slots(context, 2)
+
+    first_loop = asyncio.new_event_loop()
+    first = first_loop.run_until_complete(semaphore())
+    assert first_loop.run_until_complete(semaphore()) is first  # one per loop
+    gone = weakref.ref(first_loop)
+    first_loop.close()
+    del first_loop
+    import gc
+
+    gc.collect()
+    assert gone() is None
+    by_loop = slots.per_run(context, "slots:loop", dict)
+    assert len(by_loop) == 0  # the closed loop's semaphore went with it
+    assert asyncio.run(semaphore()) is not first
