@@ -17,11 +17,10 @@ an AttributeError half-way through a node.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
-from collections import OrderedDict
 from collections.abc import Mapping
-from threading import Lock
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -36,9 +35,6 @@ PRESET_KEY = "preset"  # in a handed-down dict of knobs: the preset they apply o
 ENV_PREFIX = "SOVEREIGN_"  # context knobs fall back to these variables (context.py)
 
 _ABSENT = object()  # a host context without a `sovereign` field
-_MEMO: OrderedDict[str, Context] = OrderedDict()
-_MEMO_SIZE = 32
-_MEMO_LOCK = Lock()
 
 
 def context_of(runtime: Runtime[Any] | None) -> Context:
@@ -75,7 +71,7 @@ def as_context(value: Any, *, source: str = "the context") -> Context:
         knobs = dict(value)
         name = knobs.pop(PRESET_KEY, None)
         if name is None:
-            return _memoized(knobs, lambda: Context(**knobs))
+            return _memoized(None, knobs)
         return _from_preset(_preset_name(name, source), knobs)
     raise ContextError(
         f"{source} is a {type(value).__name__}: give a sovereign_agents Context, a preset "
@@ -148,32 +144,32 @@ def _from_preset(name: str, knobs: dict[str, Any]) -> Context:
     """``Context.preset(name, **knobs)``, memoized by the preset's values as they read now
     (a preset may read the environment) and the knobs; its checks run every time."""
     chosen = presets.preset(name)
-    context = _memoized([name, chosen.values(), knobs], lambda: Context.preset(name, **knobs))
+    context = _memoized(name, knobs, chosen.values())
     chosen.check(context)
     return context
 
 
-def _memoized(value: Any, build: Any) -> Context:
-    """``build()``, memoized by the value's content when it is plain JSON (a model object
-    or a path object is built every time: equal text need not be the same object), and by
-    the ``SOVEREIGN_*`` environment that knobs fall back to."""
+def _memoized(preset: str | None, knobs: dict[str, Any], *salt: Any) -> Context:
+    """``Context.preset(preset, **knobs)`` (``Context(**knobs)`` without a preset), memoized
+    by content when the knobs are plain JSON (a model object or a path object is built every
+    time: equal text need not be the same object). The key also holds the ``SOVEREIGN_*``
+    environment that knobs fall back to, and any ``salt`` the caller's values depend on."""
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith(ENV_PREFIX))
     try:
-        key = json.dumps([value, env], sort_keys=True, allow_nan=False)
+        key = json.dumps([preset, knobs, env, salt], sort_keys=True, allow_nan=False)
     except (TypeError, ValueError):
-        built: Context = build()
-        return built
-    with _MEMO_LOCK:
-        hit = _MEMO.get(key)
-        if hit is not None:
-            _MEMO.move_to_end(key)
-            return hit
-    built = build()
-    with _MEMO_LOCK:
-        _MEMO[key] = built
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
-    return built
+        return _build(preset, knobs)
+    return _built_from(key)
+
+
+@functools.lru_cache(maxsize=32)
+def _built_from(key: str) -> Context:
+    preset, knobs, _env, _salt = json.loads(key)
+    return _build(preset, knobs)
+
+
+def _build(preset: str | None, knobs: dict[str, Any]) -> Context:
+    return Context(**knobs) if preset is None else Context.preset(preset, **knobs)
 
 
 KNOWN_KEYS = frozenset(Context.known_keys())
