@@ -339,12 +339,61 @@ def call_structured(
 ) -> CallOutcome:
     """``config``: the LangChain config of each request (default: ``call_config(role,
     prompt_ref)``: the role, prompt and round every callback handler sees)."""
+    return drive(
+        _call(model, messages, schema, role, prompt_ref, model_label, policy, cache, config)
+    )
+
+
+async def acall_structured(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[S],
+    *,
+    role: str,
+    prompt_ref: str,
+    model_label: str,
+    policy: CallPolicy | None = None,
+    cache: ModelCallCache | None = None,
+    config: RunnableConfig | None = None,
+) -> CallOutcome:
+    """``call_structured`` awaited: the same ladder, retries and records."""
+    return await adrive(
+        _call(model, messages, schema, role, prompt_ref, model_label, policy, cache, config),
+        offload=True,  # the cache, the records, the redaction: off the loop
+    )
+
+
+async def _asleep(policy: CallPolicy, seconds: float) -> None:
+    """The backoff on a loop: ``asyncio.sleep``, unless the policy sleeps its own way (a
+    test's recorder), which is called as it is."""
+    if policy.sleep is time.sleep:
+        await asyncio.sleep(seconds)
+    else:
+        policy.sleep(seconds)
+
+
+def _call(
+    model: BaseChatModel,
+    messages: list[BaseMessage],
+    schema: type[S],
+    role: str,
+    prompt_ref: str,
+    model_label: str,
+    policy: CallPolicy | None,
+    cache: ModelCallCache | None,
+    config: RunnableConfig | None,
+) -> Body[CallOutcome]:
+    """The whole call: wait for (or be) the probe of the model's mode, then the ladder."""
     policy = policy or CallPolicy()
     config = config if config is not None else call_config(role, prompt_ref)
-    probing = policy.first_mode is None and _await_probe(model)
+    probing = policy.first_mode is None and (
+        yield Step(
+            functools.partial(_await_probe, model), functools.partial(_await_probe_async, model)
+        )
+    )
     try:
-        return drive(
-            _call(
+        return (
+            yield from _ladder(
                 model,
                 messages,
                 schema,
@@ -362,53 +411,7 @@ def call_structured(
             _end_probe(model)
 
 
-async def acall_structured(
-    model: BaseChatModel,
-    messages: list[BaseMessage],
-    schema: type[S],
-    *,
-    role: str,
-    prompt_ref: str,
-    model_label: str,
-    policy: CallPolicy | None = None,
-    cache: ModelCallCache | None = None,
-    config: RunnableConfig | None = None,
-) -> CallOutcome:
-    """``call_structured`` awaited: the same ladder, retries and records."""
-    policy = policy or CallPolicy()
-    config = config if config is not None else call_config(role, prompt_ref)
-    probing = policy.first_mode is None and await _await_probe_async(model)
-    try:
-        return await adrive(
-            _call(
-                model,
-                messages,
-                schema,
-                role,
-                prompt_ref,
-                model_label,
-                policy,
-                cache,
-                probing,
-                config,
-            ),
-            offload=True,  # the cache, the records, the redaction: off the loop
-        )
-    finally:
-        if probing:
-            _end_probe(model)
-
-
-async def _asleep(policy: CallPolicy, seconds: float) -> None:
-    """The backoff on a loop: ``asyncio.sleep``, unless the policy sleeps its own way (a
-    test's recorder), which is called as it is."""
-    if policy.sleep is time.sleep:
-        await asyncio.sleep(seconds)
-    else:
-        policy.sleep(seconds)
-
-
-def _call(
+def _ladder(
     model: BaseChatModel,
     messages: list[BaseMessage],
     schema: type[S],
