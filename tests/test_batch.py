@@ -18,7 +18,9 @@ from sovereign_agents.errors import InputError
 from tests.kill_points import comparable, kill_states, rebuild
 from tests.test_bad_input import clean_failure, sovereign
 
-SPEC = "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
+SPEC = (
+    "How does speculative decoding speed up LLM inference, and what acceptance rates are reported?"
+)
 RAG = "Which techniques reduce hallucination in retrieval-augmented generation?"
 
 
@@ -167,7 +169,7 @@ def test_batch_without_ray_runs_in_process_keeps_batch_json_and_resumes(
     # the first goal's folder as a kill mid-run leaves it: the next pass resumes it
     finished = tmp_path / "finished"
     shutil.copytree(first, finished)
-    mid = [s for s in kill_states(finished) if s.step >= 3][0]
+    mid = next(s for s in kill_states(finished) if s.step >= 3)
     shutil.rmtree(first)
     rebuild(finished, mid, first)
     seen: list[dict[str, object]] = []

@@ -40,9 +40,7 @@ def ray_local() -> Iterator[object]:
     ray = pytest.importorskip("ray")
     mp = pytest.MonkeyPatch()
     mp.setenv(USAGE_STATS_ENV, "0")
-    ray.init(
-        num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False
-    )
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
     yield ray
     ray.shutdown()
     mp.undo()
