@@ -121,6 +121,7 @@ def test_ray_asked_for_without_ray_names_the_extra(
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_batch_without_ray_runs_in_process_keeps_batch_json_and_resumes(
     daily_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -114,17 +116,20 @@ def batch_command(
             raise InputError("--workers sizes a local Ray instance (--ray local)")
         progress = _Progress(quiet)
         try:
-            record = run_batch(
-                goals,
-                out_dir,
-                context,
-                ray=address,
-                workers=workers,
-                max_retries=retries,
-                checkpointer=store,
-                on_start=progress.start,
-                on_result=progress.advance,
-            )
+            # Ray prints its raylet's notices (a worker died, a task is retried) on stdout:
+            # they go to stderr with the progress, stdout keeps the summary
+            with contextlib.redirect_stdout(sys.stderr):
+                record = run_batch(
+                    goals,
+                    out_dir,
+                    context,
+                    ray=address,
+                    workers=workers,
+                    max_retries=retries,
+                    checkpointer=store,
+                    on_start=progress.start,
+                    on_result=progress.advance,
+                )
         finally:
             progress.stop()
     _print_summary(record, out_dir)
@@ -215,6 +220,12 @@ def _print_summary(record: BatchRecord, out_dir: Path) -> None:
     )
     for run in record.runs:
         where = out_dir / run.folder
-        what = run.error if run.status == "failed" else f"{run.policy} {run.score}"
-        out.print(f"  line {run.line}: {run.status} {what} {where}", soft_wrap=True, markup=False)
+        if run.status == "failed":
+            what = run.error or ""
+        elif run.policy is not None:
+            what = f"{run.policy} {run.score}"
+        else:  # paused (waits for a human verdict: `sovereign resume FOLDER --verdict ...`)
+            what = ""
+        parts = [f"  line {run.line}:", run.status, what, str(where)]
+        out.print(" ".join(p for p in parts if p), soft_wrap=True, markup=False)
     out.print(f"batch:  {out_dir / 'batch.json'}", soft_wrap=True, markup=False)
