@@ -16,6 +16,7 @@ after another in this process.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from sovereign_agents.batch.task import (
 from sovereign_agents.context import Context
 from sovereign_agents.errors import SovereignError
 from sovereign_agents.escaping import one_line
-from sovereign_agents.fanout import LOCAL, MAX_RETRIES, fan_out, worker_cache_dir
+from sovereign_agents.fanout import LOCAL, MAX_RETRIES, fan_out, ray_session, worker_cache_dir
 from sovereign_agents.redaction import redact
 from sovereign_agents.run_folder import writer_lock
 
@@ -88,7 +89,9 @@ def run_batch(
     goals = read_goals(Path(goals_file))
     out = Path(out_dir).resolve()
     started = time.monotonic()
-    with writer_lock(out):
+    # Ray is joined first: an address that does not answer is one error and no file written
+    joined = ray_session(ray, workers) if ray is not None else contextlib.nullcontext()
+    with joined, writer_lock(out):
         record = BatchRecord(
             goals_file=str(goals_file),
             engine=engine_name(ray, workers),
