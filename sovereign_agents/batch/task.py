@@ -181,7 +181,7 @@ def mark_resume(folder: Path) -> int | None:
 
     try:
         history = run_history(folder)
-    except SovereignError:  # checkpoints this process cannot list: resume_run will say why
+    except Exception:  # checkpoints this process cannot list: resume_run says why, or copes
         history = []
     last = history[-1] if history else None
     with writer_lock(folder):  # fails at once if another process still writes there
