@@ -12,6 +12,7 @@ import typer
 
 from sovereign_agents.cache import CACHE_ENV, platform_cache_dir, use_cli_cache_dir
 from sovereign_agents.cli import debug
+from sovereign_agents.cli.batch import batch_command
 from sovereign_agents.cli.bench import bench_command
 from sovereign_agents.cli.common import err
 from sovereign_agents.cli.eval import eval_app
@@ -85,6 +86,7 @@ def _root(
 
 
 app.command()(run)
+app.command("batch")(batch_command)
 app.add_typer(eval_app, name="eval")
 debug.register(app)
 app.command("search")(search_command)

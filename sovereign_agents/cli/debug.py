@@ -225,6 +225,13 @@ def trace_show(
                 f"[magenta]fork[/] from {safe(record.get('from'))} at {safe(record.get('at'))}"
             )
             continue
+        if record.get("event") == "resume":  # `sovereign batch` continued a died run here
+            root.add(
+                f"[magenta]resume[/] by {safe(record.get('by'))} at step "
+                f"{safe(record.get('step'))} (checkpoint {safe(record.get('at'))}, pid "
+                f"{safe(record.get('pid'))})"
+            )
+            continue
         status = f"[red]{safe(record['error'])}[/]" if record.get("error") else ""
         node = root.add(
             f"[bold cyan]{safe(record.get('node'))}[/]{safe(task_of(record))} "

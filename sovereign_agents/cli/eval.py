@@ -61,16 +61,33 @@ def sensitivity(
             """--set 'role_llms={"skeptic": "nvidia:m"}'""",
         ),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="run the conditions as Ray tasks in parallel: 'local' (a new local instance) "
+            "or a cluster address ('auto', 'HOST:PORT', 'ray://HOST:10001')",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="CPUs of the local Ray instance (--ray local)")
+    ] = None,
 ) -> None:
     """Fork a run before its tribunal and re-run it per prompt variant x repeat."""
     from sovereign_agents.context import Context
     from sovereign_agents.evals.sensitivity import run_sensitivity
     from sovereign_agents.evals.sensitivity_metrics import markdown_table
+    from sovereign_agents.fanout import LOCAL, require_ray
     from sovereign_agents.runner import run_research
 
     with reported():
         if (run is None) == (goals is None):
             raise InputError("give exactly one of --run DIR or --goals FILE")
+        if ray is not None:
+            require_ray()  # one line naming the extra, before any run
+        if workers is not None and (ray != LOCAL or workers < 1):
+            raise InputError("--workers (>= 1) sizes a local Ray instance: --ray local")
         knobs = parse_knobs(knob or [])
         runs: list[tuple[Path, Path]] = []
         if run is not None:
@@ -96,6 +113,8 @@ def sensitivity(
                 repeats=repeats,
                 llm=llm,
                 knobs=knobs,
+                ray=ray,
+                workers=workers,
             )
             out.print(f"[bold]{run_dir}[/]")
             out.print(markdown_table(metrics), soft_wrap=True, markup=False)

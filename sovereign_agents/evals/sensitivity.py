@@ -13,6 +13,7 @@ import json
 import random
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from sovereign_agents.evals.perturb import (
     write_perturbed_prompts,
 )
 from sovereign_agents.evals.sensitivity_metrics import Outcome, SensitivityMetrics, summarize
+from sovereign_agents.fanout import fan_out, use_worker_cache_dir, worker_cache_dir
 from sovereign_agents.graph import ResearchGraph, build_graph
 from sovereign_agents.prompts import available_versions
 from sovereign_agents.runner import (
@@ -77,7 +79,16 @@ def run_sensitivity(
     knobs: dict[str, Any] | None = None,
     seed: int = 0,
     on_result: Callable[[Outcome], None] | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
 ) -> SensitivityMetrics:
+    """Every condition x repeat forked from the run's tribunal checkpoint; the metrics,
+    written to ``out_dir`` (sensitivity.json, .md, .png).
+
+    The conditions run one after another here, or with ``ray`` (``"local"`` or a cluster
+    address, see ``fanout``) as one Ray task each, in parallel, each forking from its own copy
+    of the run's checkpoints. The outcomes are the same either way (the shuffle of
+    ``shuffle-claims`` is seeded per condition)."""
     run_path, out = Path(run_dir), Path(out_dir)
     run = read_run(run_path)
     if not variants:
@@ -89,8 +100,6 @@ def run_sensitivity(
     if repeats < 1:
         raise InputError("--repeats must be >= 1")
     out.mkdir(parents=True, exist_ok=True)
-    db = out / "fork-checkpoints.sqlite"
-    shutil.copyfile(run_path / CHECKPOINTS, db)
     thread_id = run["thread_id"]
     overrides: dict[str, Any] = {**(knobs or {}), **({"llm": llm} if llm is not None else {})}
     base = context_from_run(run, **overrides)
@@ -108,44 +117,88 @@ def run_sensitivity(
         for v, (role, version) in zip(variants, parsed, strict=True)
     ]
     conditions += [(f"{variants[0]}+{p}", conditions[0][1], p) for p in perturbations]
-    outcomes: list[Outcome] = []
-    rng = random.Random(seed)
-    with sqlite_checkpointer(db) as saver:
-        graph = build_graph(checkpointer=saver)
-        start = tribunal_checkpoint(graph, thread_id)
-        for name, versions, perturbation in conditions:
-            prompts_dir = base.models.prompts_dir
-            if perturbation in PROMPT_PERTURBATIONS:
-                prompts_dir = str(
-                    write_perturbed_prompts(perturbation, versions, out, base.models.prompts_dir)
-                )
-            context = context_from_run(
-                run, **overrides, prompt_versions=versions, prompts_dir=prompts_dir
+    jobs: list[ConditionJob] = []
+    for index, (name, versions, perturbation) in enumerate(conditions):
+        prompts_dir = base.models.prompts_dir
+        if perturbation in PROMPT_PERTURBATIONS:
+            prompts_dir = str(
+                write_perturbed_prompts(perturbation, versions, out, base.models.prompts_dir)
             )
-            for repeat in range(repeats):
-                config = start
-                if perturbation == "shuffle-claims":
-                    claims = list(graph.get_state(start).values.get("claims", []))
-                    rng.shuffle(claims)
-                    config = graph.update_state(
-                        start, {"claims": Overwrite(claims)}, as_node="draft"
-                    )
-                result = graph.invoke(None, with_concurrency(config, context), context=context)
-                report = result["report"]
-                outcome = Outcome(
-                    condition=name,
+        # one copy of the checkpoints to fork from; on Ray, one per condition (its own writer)
+        db = out / (f"fork-checkpoints-{index}.sqlite" if ray else "fork-checkpoints.sqlite")
+        if ray or index == 0:
+            shutil.copyfile(run_path / CHECKPOINTS, db)
+        jobs.append(
+            ConditionJob(
+                run_dir=str(run_path.resolve()),
+                db=str(db.resolve()),
+                thread_id=thread_id,
+                name=name,
+                overrides={**overrides, "prompt_versions": versions, "prompts_dir": prompts_dir},
+                perturbation=perturbation,
+                repeats=repeats,
+                seed=seed,
+                cache_dir=worker_cache_dir(base.cache_dir) if ray else None,
+            )
+        )
+    results: dict[int, list[Outcome]] = {}
+    for index, result in fan_out(run_condition, jobs, ray=ray, workers=workers):
+        if isinstance(result, BaseException):
+            raise result
+        results[index] = result
+        for outcome in result:
+            if on_result:
+                on_result(outcome)
+    outcomes = [o for index in range(len(jobs)) for o in results[index]]
+    metrics = summarize(outcomes, base.tribunal.approve_threshold)
+    write_outputs(out, metrics, outcomes)
+    return metrics
+
+
+@dataclass
+class ConditionJob:
+    """One condition's repeats: what a worker needs to run them (picklable)."""
+
+    run_dir: str
+    db: str  # the copy of the run's checkpoints the repeats fork from
+    thread_id: str
+    name: str
+    overrides: dict[str, Any]  # context knobs over the run's: the condition's prompts
+    perturbation: str | None
+    repeats: int
+    seed: int
+    cache_dir: str | None = None  # the driver's cache folder, for workers in other processes
+
+
+def run_condition(job: ConditionJob) -> list[Outcome]:
+    """The repeats of one condition, each forked from the tribunal checkpoint."""
+    use_worker_cache_dir(job.cache_dir)
+    run = read_run(Path(job.run_dir))
+    context = context_from_run(run, **job.overrides)
+    rng = random.Random(job.seed)
+    outcomes: list[Outcome] = []
+    with sqlite_checkpointer(Path(job.db)) as saver:
+        graph = build_graph(checkpointer=saver)
+        start = tribunal_checkpoint(graph, job.thread_id)
+        for repeat in range(job.repeats):
+            config = start
+            if job.perturbation == "shuffle-claims":
+                claims = list(graph.get_state(start).values.get("claims", []))
+                rng.shuffle(claims)
+                config = graph.update_state(start, {"claims": Overwrite(claims)}, as_node="draft")
+            result = graph.invoke(None, with_concurrency(config, context), context=context)
+            report = result["report"]
+            outcomes.append(
+                Outcome(
+                    condition=job.name,
                     repeat=repeat,
                     score=result["tribunal_score"],
                     verdict=result["verdict"],
                     policy=result["policy"],
                     rounds=[r["score"] for r in report["tribunal"]["rounds"]],
                 )
-                outcomes.append(outcome)
-                if on_result:
-                    on_result(outcome)
-    metrics = summarize(outcomes, base.tribunal.approve_threshold)
-    write_outputs(out, metrics, outcomes)
-    return metrics
+            )
+    return outcomes
 
 
 def write_outputs(out: Path, metrics: SensitivityMetrics, outcomes: list[Outcome]) -> None:
