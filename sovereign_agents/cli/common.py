@@ -85,6 +85,26 @@ PresetName = Annotated[
 ]
 
 
+CheckpointerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpointer",
+        help="where the checkpoints go: 'sqlite' (the run folder's file, the default) or "
+        "postgresql://user:password@host:port/dbname (the [postgres] extra); default "
+        "$SOVEREIGN_CHECKPOINTER",
+        show_default=False,
+    ),
+]
+
+
+def checkpointer_spec(given: str | None) -> str | None:
+    """The ``--checkpointer`` option, else ``$SOVEREIGN_CHECKPOINTER``, checked: None for the
+    run folder's SQLite file, else a PostgreSQL URL (a bad one is a ConfigError)."""
+    from sovereign_agents.checkpointers import ENV, parse_spec
+
+    return parse_spec(given if given is not None else os.environ.get(ENV))
+
+
 def json_value(raw: str) -> Any:
     """The value of a ``KEY=JSON`` option: JSON, or a bare word taken as a string."""
     try:
@@ -203,12 +223,22 @@ def print_result(result: RunResult) -> None:
             markup=False,
         )
         out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True, markup=False)
+        if result.checkpointer.get("url"):
+            out.print(
+                f"elsewhere: sovereign resume --checkpointer {result.checkpointer['url']} "
+                f"--thread {result.thread_id} --out DIR (add the password, or set PGPASSWORD)",
+                soft_wrap=True,
+                markup=False,
+            )
         return
     out.print(decision_line(result.values), soft_wrap=True, markup=False)
     out.print(f"report: {result.report_md}", soft_wrap=True, markup=False)
     out.print(f"json:   {result.report_json}", soft_wrap=True, markup=False)
     out.print(f"html:   {result.report_html}", soft_wrap=True, markup=False)
     out.print(f"trace:  {result.trace}", soft_wrap=True, markup=False)
+    if result.checkpointer.get("url"):
+        where = f"{result.thread_id} in {result.checkpointer['url']}"
+        out.print(f"thread: {where}", soft_wrap=True, markup=False)
 
 
 def decision_line(values: dict[str, Any]) -> str:
