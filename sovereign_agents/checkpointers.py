@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,10 @@ SCHEMES = ("postgresql", "postgres")
 CONNECT_TIMEOUT_S = 10
 EXTRA_HINT = "pip install 'sovereign-agents[postgres]'"
 RUNS_TABLE = "sovereign_runs"
+NO_PASSWORD_HINT = (
+    "the URL has no password, and run.json keeps none: give it with --checkpointer or "
+    f"{ENV}, or set PGPASSWORD"
+)
 
 
 class CheckpointerUnavailable(SovereignError, RuntimeError):
@@ -184,8 +189,9 @@ def postgres_checkpointer(url: str) -> Iterator[Any]:
             connect_timeout=CONNECT_TIMEOUT_S,
         )
     except (psycopg.Error, ValueError) as exc:
+        hint = "" if urlsplit(url).password else f" ({NO_PASSWORD_HINT})"
         raise CheckpointerUnavailable(
-            f"cannot open the checkpoint database {where}: {reason(exc, url)}"
+            f"cannot open the checkpoint database {where}: {reason(exc, url)}{hint}"
         ) from None
     try:
         saver = PostgresSaver(conn, serde=serializer())
@@ -253,6 +259,32 @@ def thread_writer(saver: Any, thread_id: str) -> Iterator[None]:
     finally:
         if not saver.conn.closed:
             saver.conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def database_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the checkpoint database's driver failing (a lost connection, a
+    server that stopped) rather than a bug of the run."""
+    return type(exc).__module__.split(".")[0] == "psycopg"
+
+
+class _DriverTeardownNoise(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline>" warnings: when the server goes
+    away mid-run the driver logs them besides the error the run fails with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+@contextmanager
+def one_error_per_failure() -> Iterator[None]:
+    """For the CLI, the process's owner, while it runs a command: a lost database connection
+    is the one error line it prints, without the driver's teardown warnings."""
+    logger, noise = logging.getLogger("psycopg"), _DriverTeardownNoise()
+    logger.addFilter(noise)
+    try:
+        yield
+    finally:
+        logger.removeFilter(noise)
 
 
 def is_postgres(saver: Any) -> bool:

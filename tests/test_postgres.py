@@ -319,6 +319,8 @@ def test_a_thread_has_one_writer_and_bad_threads_are_refused(
     assert "no run has thread 'nope'" in one_line_error(unknown)
     no_url = run_cli("resume", "--thread", paused.thread_id, "--out", str(tmp_path / "c"))
     assert "needs a postgresql://" in one_line_error(no_url)
+    forgotten = run_cli("history", str(tmp_path / "a"))  # the folder's URL has no password
+    assert "give it with --checkpointer" in one_line_error(forgotten)
     wrong = pg.replace(PASSWORD, "not-the-password")
     refused = run_cli("history", str(tmp_path / "a"), "--checkpointer", wrong)
     line = one_line_error(refused)
@@ -327,3 +329,41 @@ def test_a_thread_has_one_writer_and_bad_threads_are_refused(
     with pytest.raises(InputError, match="already has checkpoints"):
         run_research(GOAL, Context(corpus=str(daily_corpus)), tmp_path / "d",
                      run_id=paused.thread_id, checkpointer=pg)  # fmt: skip
+
+
+def test_a_server_that_goes_away_mid_run_is_one_line_and_the_run_resumes_after(
+    uninterrupted: Path, daily_corpus: Path, tmp_path: Path
+) -> None:
+    """The database stops dead mid-run (a crash of its own, not the session's server): the
+    run ends with one line saying how to continue; once the server is back, resume finishes
+    with the uninterrupted run's report."""
+    from tests.servers.postgres import binaries
+
+    bin_dir = binaries()
+    assert bin_dir is not None
+    server = PostgresServer(bin_dir).start()
+    try:
+        run = tmp_path / "run"
+        proc = sovereign(
+            "run", GOAL, "--corpus", str(daily_corpus), "--out", str(run), "-q",
+            "--checkpointer", server.url,
+        )  # fmt: skip
+        try:
+            while traced_nodes(run) < 3:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.005)
+            server.crash()
+            stdout, stderr = proc.communicate(timeout=HANG_GUARD_S)
+        finally:
+            proc.kill()
+        assert PASSWORD not in stdout + stderr
+        line = one_line_error(subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr))
+        assert proc.returncode == 3
+        assert "the checkpoint database failed" in line and f"sovereign resume {run}" in line
+        server.boot()
+        resumed = run_cli("resume", str(run), "-q", env={"SOVEREIGN_CHECKPOINTER": server.url})
+        assert resumed.returncode == 0, resumed.stderr
+        assert same_report(run) == same_report(uninterrupted)
+        assert_no_password(run)
+    finally:
+        server.stop()

@@ -137,14 +137,24 @@ def reported() -> Iterator[None]:
 def guarded(run_dir: Path) -> Iterator[None]:
     """A bug in a run becomes one line; the run folder keeps what was produced. Ctrl-C or
     SIGTERM stops the run at once with one line saying how to continue it."""
+    from sovereign_agents.checkpointers import one_error_per_failure
+
     try:
-        with stoppable(run_dir):
+        with stoppable(run_dir), one_error_per_failure():
             yield
     except SovereignError:
         raise
     except Exception as exc:
         if os.environ.get("SOVEREIGN_DEBUG"):
             raise
+        from sovereign_agents.checkpointers import database_failure
+
+        if database_failure(exc):
+            fail(
+                f"the checkpoint database failed: {exc} (every step saved before is kept in "
+                f"it; `sovereign resume {run_dir}` continues once it is back)",
+                3,
+            )
         if disk_full(exc):
             then = (
                 f"`sovereign resume {run_dir}` continues from the last checkpoint"

@@ -91,6 +91,12 @@ class PostgresServer:
             "--no-sync",
         )
         pwfile.unlink()
+        self.boot()
+        self.create_database(DATABASE)
+        return self
+
+    def boot(self) -> None:
+        """Start the server on the cluster (again, after ``crash``)."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -108,8 +114,10 @@ class PostgresServer:
             "120",
             "start",
         )
-        self.create_database(DATABASE)
-        return self
+
+    def crash(self) -> None:
+        """Stop the server at once, as a power cut would (``pg_ctl stop -m immediate``)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def create_database(self, name: str) -> str:
         import psycopg
