@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -265,26 +264,6 @@ def database_failure(exc: BaseException) -> bool:
     """Whether ``exc`` is the checkpoint database's driver failing (a lost connection, a
     server that stopped) rather than a bug of the run."""
     return type(exc).__module__.split(".")[0] == "psycopg"
-
-
-class _DriverTeardownNoise(logging.Filter):
-    """Drops psycopg's "error ignored terminating <Pipeline>" warnings: when the server goes
-    away mid-run the driver logs them besides the error the run fails with."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("error ignored terminating")
-
-
-@contextmanager
-def one_error_per_failure() -> Iterator[None]:
-    """For the CLI, the process's owner, while it runs a command: a lost database connection
-    is the one error line it prints, without the driver's teardown warnings."""
-    logger, noise = logging.getLogger("psycopg"), _DriverTeardownNoise()
-    logger.addFilter(noise)
-    try:
-        yield
-    finally:
-        logger.removeFilter(noise)
 
 
 def is_postgres(saver: Any) -> bool:

@@ -104,6 +104,7 @@ def test_specs_are_checked_and_printed_without_the_password() -> None:
     assert "s3cret-pass" not in redact(f"cannot reach {url}")
 
 
+@pytest.mark.slow
 def test_a_bad_checkpointer_is_one_line(daily_corpus: Path, tmp_path: Path) -> None:
     wrong = run_cli(
         "run", GOAL, "--corpus", str(daily_corpus), "--out", str(tmp_path / "a"),
@@ -124,6 +125,7 @@ def test_a_bad_checkpointer_is_one_line(daily_corpus: Path, tmp_path: Path) -> N
     assert not (tmp_path / "b" / "run.json").exists()
 
 
+@pytest.mark.slow
 def test_a_missing_extra_is_one_line(tmp_path: Path) -> None:
     """Without langgraph-checkpoint-postgres installed: one line naming the extra."""
     code = (
@@ -166,6 +168,8 @@ def uninterrupted(pg: str, daily_corpus: Path, tmp_path_factory: pytest.TempPath
     return run
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_an_uninterrupted_run_keeps_its_folder_but_not_its_checkpoints(
     uninterrupted: Path, pg: str, postgres_server: PostgresServer
 ) -> None:
@@ -190,6 +194,8 @@ def test_an_uninterrupted_run_keeps_its_folder_but_not_its_checkpoints(
     assert checkpoints > 10
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_paused_run_resumes_from_the_thread_alone_in_another_folder(
     uninterrupted: Path, pg: str, daily_corpus: Path, tmp_path: Path
 ) -> None:
@@ -230,6 +236,8 @@ def traced_nodes(run: Path) -> int:
     return sum('"event": "node"' in line for line in path.read_text().splitlines())
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_killed_run_resumes_from_postgres_in_a_new_process_and_folder(
     uninterrupted: Path, pg: str, daily_corpus: Path, tmp_path: Path
 ) -> None:
@@ -261,6 +269,8 @@ def test_a_killed_run_resumes_from_postgres_in_a_new_process_and_folder(
     assert_no_password(elsewhere)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_fork_and_replay_against_postgres(
     uninterrupted: Path, pg: str, postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
@@ -298,6 +308,8 @@ def test_fork_and_replay_against_postgres(
         assert_no_password(folder)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_thread_has_one_writer_and_bad_threads_are_refused(
     pg: str, postgres_server: PostgresServer, daily_corpus: Path, tmp_path: Path
 ) -> None:
@@ -331,6 +343,8 @@ def test_a_thread_has_one_writer_and_bad_threads_are_refused(
                      run_id=paused.thread_id, checkpointer=pg)  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_server_that_goes_away_mid_run_is_one_line_and_the_run_resumes_after(
     uninterrupted: Path, daily_corpus: Path, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -137,8 +138,6 @@ def reported() -> Iterator[None]:
 def guarded(run_dir: Path) -> Iterator[None]:
     """A bug in a run becomes one line; the run folder keeps what was produced. Ctrl-C or
     SIGTERM stops the run at once with one line saying how to continue it."""
-    from sovereign_agents.checkpointers import one_error_per_failure
-
     try:
         with stoppable(run_dir), one_error_per_failure():
             yield
@@ -168,6 +167,27 @@ def guarded(run_dir: Path) -> Iterator[None]:
             "the traceback)",
             1,
         )
+
+
+class _DriverTeardownNoise(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline>" warnings: when the checkpoint
+    database goes away mid-run the driver logs them besides the error the run fails with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+@contextmanager
+def one_error_per_failure() -> Iterator[None]:
+    """While the CLI (the process's owner) runs a command: a lost database connection is the
+    one error line it prints, without the driver's teardown warnings (on stderr through
+    logging's last-resort handler, as no handler is configured)."""
+    driver, noise = logging.getLogger("psycopg"), _DriverTeardownNoise()
+    driver.addFilter(noise)
+    try:
+        yield
+    finally:
+        driver.removeFilter(noise)
 
 
 def disk_full(exc: BaseException) -> bool:
