@@ -5,7 +5,8 @@ and report files, to every ``Uncertainty`` message (which is how error texts rea
 to the model-call cache, and, as the last guard, to every checkpoint blob and pending write
 (``checkpoint_serde.RedactingSerializer``).
 
-A secret is a known key shape (``nvapi-…``, ``sk-…``, ``Bearer …``) or the value of an
+A secret is a known key shape (``nvapi-…``, ``sk-…``, ``Bearer …``), the password of a URL
+(``postgresql://user:PASSWORD@host/db``), or the value of an
 environment variable whose name says it is one (``*KEY*``, ``*TOKEN*``, ``*SECRET*``, …), also
 in base64 (at any of the three byte alignments), so an echoed or encoded key is caught too.
 """
@@ -25,6 +26,8 @@ _SECRET_PATTERN = re.compile(
     r"|\bBearer\s+[A-Za-z0-9._\-]{8,}"
 )
 _SECRET_BYTES = re.compile(_SECRET_PATTERN.pattern.encode())
+# the password in a URL's user part: scheme://user:PASSWORD@host
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s/@]+(?=@)")
 MIN_SECRET = 8  # shorter env values are not treated as secrets (too many false matches)
 
 
@@ -57,7 +60,7 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     for value in secret_values() if secrets is None else secrets:
         if value in text:
             text = text.replace(value, MARK)
-    return _SECRET_PATTERN.sub(MARK, text)
+    return _SECRET_PATTERN.sub(MARK, _URL_PASSWORD.sub(rf"\g<1>{MARK}", text))
 
 
 def redact_bytes(data: bytes, secrets: list[str] | None = None) -> bytes:

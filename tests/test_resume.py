@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from sovereign_agents import Context, runner
+from sovereign_agents import Context, checkpointers, runner
 from sovereign_agents.errors import InputError
 from sovereign_agents.replay import outcome
 from sovereign_agents.roles import reviewer_names
@@ -265,7 +265,7 @@ def lagging_checkpoint_saves(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             conn.close()
 
     with monkeypatch.context() as patch:
-        patch.setattr(runner, "sqlite_checkpointer", checkpointer)
+        patch.setattr(checkpointers, "sqlite_checkpointer", checkpointer)  # the one opener's
         yield
 
 

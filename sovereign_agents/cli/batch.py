@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sovereign_agents.cli.common import (
+    CheckpointerOption,
     PresetName,
+    checkpointer_spec,
     err,
     fail,
     out,
@@ -62,13 +64,7 @@ def batch_command(
     retries: Annotated[
         int, typer.Option(help="times Ray runs a goal again after its worker died")
     ] = 3,
-    checkpointer: Annotated[
-        str | None,
-        typer.Option(
-            envvar="SOVEREIGN_CHECKPOINTER",
-            help="where checkpoints go (default: each run folder's checkpoints.sqlite)",
-        ),
-    ] = None,
+    checkpointer: CheckpointerOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress display")] = False,
 ) -> None:
     """Run every goal of GOALS.jsonl into DIR/<run id>/ and summarize them in DIR/batch.json.
@@ -100,7 +96,7 @@ def batch_command(
         validate_specs(context)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now, and the index cached for the workers
-        store = _checkpointer(checkpointer)
+        store = checkpointer_spec(checkpointer)
         address = None if sequential else ray
         if address is not None:
             require_ray()
@@ -137,23 +133,6 @@ def batch_command(
         fail(
             f"{len(record.failed)} of {len(record.runs)} goals failed; see {out_dir}/batch.json", 1
         )
-
-
-def _checkpointer(value: str | None) -> str | None:
-    """The checkpointer spec (None: each run folder's SQLite file)."""
-    if not value or value == "sqlite":
-        return None
-    try:
-        from sovereign_agents.checkpointers import parse_spec
-    except ImportError:
-        from sovereign_agents.errors import ConfigError
-
-        raise ConfigError(
-            f"--checkpointer {value!r}: this installation keeps checkpoints in each run "
-            "folder's SQLite file only (--checkpointer sqlite)"
-        ) from None
-    spec: str | None = parse_spec(value)
-    return spec
 
 
 class _Progress:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -85,6 +86,26 @@ PresetName = Annotated[
 ]
 
 
+CheckpointerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpointer",
+        help="where the checkpoints go: 'sqlite' (the run folder's file, the default) or "
+        "postgresql://user:password@host:port/dbname (the [postgres] extra); default "
+        "$SOVEREIGN_CHECKPOINTER",
+        show_default=False,
+    ),
+]
+
+
+def checkpointer_spec(given: str | None) -> str | None:
+    """The ``--checkpointer`` option, else ``$SOVEREIGN_CHECKPOINTER``, checked: None for the
+    run folder's SQLite file, else a PostgreSQL URL (a bad one is a ConfigError)."""
+    from sovereign_agents.checkpointers import ENV, parse_spec
+
+    return parse_spec(given if given is not None else os.environ.get(ENV))
+
+
 def json_value(raw: str) -> Any:
     """The value of a ``KEY=JSON`` option: JSON, or a bare word taken as a string."""
     try:
@@ -118,13 +139,21 @@ def guarded(run_dir: Path) -> Iterator[None]:
     """A bug in a run becomes one line; the run folder keeps what was produced. Ctrl-C or
     SIGTERM stops the run at once with one line saying how to continue it."""
     try:
-        with stoppable(run_dir):
+        with stoppable(run_dir), one_error_per_failure():
             yield
     except SovereignError:
         raise
     except Exception as exc:
         if os.environ.get("SOVEREIGN_DEBUG"):
             raise
+        from sovereign_agents.checkpointers import database_failure
+
+        if database_failure(exc):
+            fail(
+                f"the checkpoint database failed: {exc} (every step saved before is kept in "
+                f"it; `sovereign resume {run_dir}` continues once it is back)",
+                3,
+            )
         if disk_full(exc):
             then = (
                 f"`sovereign resume {run_dir}` continues from the last checkpoint"
@@ -138,6 +167,27 @@ def guarded(run_dir: Path) -> Iterator[None]:
             "the traceback)",
             1,
         )
+
+
+class _DriverTeardownNoise(logging.Filter):
+    """Drops psycopg's "error ignored terminating <Pipeline>" warnings: when the checkpoint
+    database goes away mid-run the driver logs them besides the error the run fails with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+@contextmanager
+def one_error_per_failure() -> Iterator[None]:
+    """While the CLI (the process's owner) runs a command: a lost database connection is the
+    one error line it prints, without the driver's teardown warnings (on stderr through
+    logging's last-resort handler, as no handler is configured)."""
+    driver, noise = logging.getLogger("psycopg"), _DriverTeardownNoise()
+    driver.addFilter(noise)
+    try:
+        yield
+    finally:
+        driver.removeFilter(noise)
 
 
 def disk_full(exc: BaseException) -> bool:
@@ -203,12 +253,22 @@ def print_result(result: RunResult) -> None:
             markup=False,
         )
         out.print(f"inspect:  sovereign history {result.out_dir}", soft_wrap=True, markup=False)
+        if result.checkpointer.get("url"):
+            out.print(
+                f"elsewhere: sovereign resume --checkpointer {result.checkpointer['url']} "
+                f"--thread {result.thread_id} --out DIR (add the password, or set PGPASSWORD)",
+                soft_wrap=True,
+                markup=False,
+            )
         return
     out.print(decision_line(result.values), soft_wrap=True, markup=False)
     out.print(f"report: {result.report_md}", soft_wrap=True, markup=False)
     out.print(f"json:   {result.report_json}", soft_wrap=True, markup=False)
     out.print(f"html:   {result.report_html}", soft_wrap=True, markup=False)
     out.print(f"trace:  {result.trace}", soft_wrap=True, markup=False)
+    if result.checkpointer.get("url"):
+        where = f"{result.thread_id} in {result.checkpointer['url']}"
+        out.print(f"thread: {where}", soft_wrap=True, markup=False)
 
 
 def decision_line(values: dict[str, Any]) -> str:

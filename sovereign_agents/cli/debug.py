@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from sovereign_agents.cli.common import (
+    CheckpointerOption,
     PresetName,
+    checkpointer_spec,
     fail,
     guarded,
     json_value,
@@ -64,7 +67,10 @@ def parse_verdicts(values: list[str]) -> dict[str, str] | None:
 
 
 def resume(
-    run_dir: RunDir,
+    run_dir: Annotated[
+        Path | None,
+        typer.Argument(help="a run folder (or give --thread and --out for a run in PostgreSQL)"),
+    ] = None,
     state: StateSet = None,
     verdict: Annotated[
         list[str] | None,
@@ -75,35 +81,74 @@ def resume(
     interrupt_before: Before = None,
     interrupt_after: After = None,
     quiet: Quiet = False,
+    checkpointer: CheckpointerOption = None,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            help="the thread id of a run kept in PostgreSQL: continue it into --out, from any "
+            "folder or machine"
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="with --thread: the run folder to continue in")
+    ] = None,
 ) -> None:
     """Continue a paused, failed or killed run from its last checkpoint."""
-    from sovereign_agents.runner import context_from_run, read_run, resume_run
+    from sovereign_agents.runner import (
+        context_from_run,
+        read_run,
+        resume_run,
+        resume_thread,
+        thread_record,
+    )
 
     with reported():
-        context = context_from_run(read_run(run_dir), preset, **parse_knobs(knob or []))
+        spec = checkpointer_spec(checkpointer)
+        if thread is not None:
+            if run_dir is not None or out_dir is None:
+                raise InputError("--thread takes --out DIR (the folder to continue in), no RUN_DIR")
+            if spec is None:
+                raise InputError(
+                    "--thread needs a postgresql:// checkpointer (--checkpointer URL or "
+                    "SOVEREIGN_CHECKPOINTER)"
+                )
+            run = thread_record(spec, thread)
+            folder = out_dir
+        elif run_dir is None:
+            raise InputError("give a run folder, or --thread ID --out DIR for a run in PostgreSQL")
+        elif out_dir is not None:
+            raise InputError("--out goes with --thread; a run folder is resumed in place")
+        else:
+            run, folder = read_run(run_dir), run_dir
+        context = context_from_run(run, preset, **parse_knobs(knob or []))
         verdicts = parse_verdicts(verdict or [])
-        with guarded(run_dir):
-            result = resume_run(
-                run_dir,
-                context=context,
-                state_update=parse_state(state or []),
-                resume=verdicts,
-                on_event=progress_printer(quiet),
-                interrupt_before=interrupt_before or (),
-                interrupt_after=interrupt_after or (),
-            )
+        options: dict[str, Any] = {
+            "context": context,
+            "state_update": parse_state(state or []),
+            "resume": verdicts,
+            "on_event": progress_printer(quiet),
+            "interrupt_before": interrupt_before or (),
+            "interrupt_after": interrupt_after or (),
+        }
+        with guarded(folder):
+            if thread is not None:
+                assert spec is not None
+                result = resume_thread(thread, folder, spec, **options)
+            else:
+                result = resume_run(folder, checkpointer=spec, **options)
     print_result(result)
 
 
 def history(
     run_dir: RunDir,
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+    checkpointer: CheckpointerOption = None,
 ) -> None:
     """List a run's checkpoints: step, the node(s) that ran, what runs next, state sizes."""
     from sovereign_agents.runner import run_history
 
     with reported():
-        entries = run_history(run_dir)
+        entries = run_history(run_dir, checkpointer_spec(checkpointer))
     if as_json:
         out.print_json(data=[e.__dict__ for e in entries])
         return
@@ -136,13 +181,15 @@ def fork(
     force: Annotated[
         bool, typer.Option("--force", help="replace an unfinished run in the fork's folder")
     ] = False,
+    checkpointer: CheckpointerOption = None,
 ) -> None:
     """Start a new branch of a run from one of its earlier checkpoints (time travel)."""
     from sovereign_agents.runner import context_from_run, find_checkpoint, fork_run, read_run
 
     with reported():
+        spec = checkpointer_spec(checkpointer)
         run = read_run(run_dir)
-        snapshot = find_checkpoint(run_dir, run["thread_id"], at)
+        snapshot = find_checkpoint(run_dir, run["thread_id"], at, spec)
         checkpoint = snapshot.config["configurable"]["checkpoint_id"]
         target = out_dir or run_dir.with_name(f"{run_dir.name}-fork-{checkpoint[-8:]}")
         context = context_from_run(run, preset, **parse_knobs(knob or []))
@@ -157,6 +204,7 @@ def fork(
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
                 force=force,
+                checkpointer=spec,
             )
     out.print(f"forked {run_dir} at {checkpoint} into {target}", markup=False)
     print_result(result)
@@ -166,8 +214,13 @@ def replay(
     run_dir: RunDir,
     out_dir: Annotated[Path | None, typer.Option("--out", help="the replay's run folder")] = None,
     quiet: Quiet = False,
+    checkpointer: CheckpointerOption = None,
 ) -> None:
-    """Re-execute a recorded run offline from its trace, and check it reaches the same result."""
+    """Re-execute a recorded run offline from its trace, and check it reaches the same result.
+
+    The replay keeps its checkpoints where the recorded run kept them (in PostgreSQL, a new
+    thread of the same database)."""
+    from sovereign_agents.checkpointers import spec_for_run
     from sovereign_agents.replay import differences, replay_context, summarize_outcome
     from sovereign_agents.runner import read_run, run_research
 
@@ -180,6 +233,7 @@ def replay(
         if not original_path.is_file():
             raise InputError(f"{run_dir} has no report.json: replay a finished run")
         context = replay_context(run_dir)
+        spec = spec_for_run(run, checkpointer_spec(checkpointer))
         with guarded(target):
             result = run_research(
                 run["goal"],
@@ -188,6 +242,8 @@ def replay(
                 paper=run.get("paper"),
                 run_id=run["run_id"],
                 on_event=progress_printer(quiet),
+                checkpointer=spec,
+                thread_id=f"{run['run_id']}-replay-{uuid.uuid4().hex[:8]}" if spec else None,
             )
     if result.report_json is None:
         fail("the replay did not finish", 1)

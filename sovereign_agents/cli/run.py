@@ -8,7 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from sovereign_agents.cli.common import (
+    CheckpointerOption,
     PresetName,
+    checkpointer_spec,
     guarded,
     parse_knobs,
     parse_role_llms,
@@ -88,6 +90,7 @@ def run(
             "run there is always replaced",
         ),
     ] = False,
+    checkpointer: CheckpointerOption = None,
 ) -> None:
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.context import Context, layered
@@ -114,6 +117,7 @@ def run(
         knobs = parse_knobs(knob or [])
         context = Context.preset(preset or DEFAULT_PRESET, **layered(given, knobs))
         validate_specs(context)
+        spec = checkpointer_spec(checkpointer)
         if corpus is not None:
             load_corpus(corpus)  # a clear error now rather than inside the graph
         with guarded(out_dir):
@@ -126,5 +130,6 @@ def run(
                 interrupt_before=interrupt_before or (),
                 interrupt_after=interrupt_after or (),
                 force=force,
+                checkpointer=spec,
             )
     print_result(result)

@@ -33,6 +33,7 @@ from sovereign_agents.graph import ResearchGraph, build_graph
 from sovereign_agents.prompts import available_versions
 from sovereign_agents.runner import (
     CHECKPOINTS,
+    checkpoint_kind,
     context_from_run,
     read_run,
     sqlite_checkpointer,
@@ -91,6 +92,10 @@ def run_sensitivity(
     ``shuffle-claims`` is seeded per condition)."""
     run_path, out = Path(run_dir), Path(out_dir)
     run = read_run(run_path)
+    if checkpoint_kind(run) != "sqlite":
+        raise InputError(
+            f"{run_path} keeps its checkpoints in PostgreSQL; sensitivity needs a run kept in its folder"
+        )
     if not variants:
         raise InputError("give at least one variant, e.g. skeptic@v1,skeptic@v2")
     perturbations = perturbations or []
