@@ -92,6 +92,7 @@ def test_a_threshold_override_moves_stance_and_verdict_together() -> None:
 
 def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
     from sovereign_agents.evals.scifact import sha256_of
+    from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES
     from sovereign_agents.verification.stance_model import (
         LABELS,
         STANCE_FEATURES,
@@ -99,26 +100,104 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
         load_stance_model,
     )
 
-    model = load_stance_model()
+    # stance_v2 stays the default (stance_v3 did not improve both held-out numbers, README);
+    # every shipped version loads by name, as data with its provenance
+    assert load_stance_model().name == "stance_v2"
     params = Path(__file__).parents[1] / "sovereign_agents/verifier_params"
-    raw = json.loads((params / f"{model.name}.json").read_text())
-    assert model.name == "stance_v2" and raw["version"] == model.name
-    assert StanceModel.from_dict(raw).to_dict() == raw  # JSON round trip, no pickle
-    # the previous version stays loadable by name (older runs' records name it)
-    older = load_stance_model("stance_v1.json")
-    assert older.name == "stance_v1" and older.to_dict() == json.loads(
-        (params / "stance_v1.json").read_text()
+    claims_sha = sha256_of(data_dir / "scifact" / "claims_train.jsonl")
+    for version in ("stance_v1", "stance_v2", "stance_v3"):
+        model = load_stance_model(f"{version}.json")
+        raw = json.loads((params / f"{version}.json").read_text())
+        assert model.name == version and raw["version"] == version
+        assert StanceModel.from_dict(raw).to_dict() == raw  # JSON round trip, no pickle
+        assert raw["labels"] == list(LABELS)
+        assert len(model.model.features) == len(model.model.mean) == model.model.coef.shape[1]
+        assert model.model.coef.shape[0] == 3 and set(STANCE_FEATURES) <= set(model.model.features)
+        # only stance_v3 reads the alignment cues
+        assert model.aligned == (version == "stance_v3")
+        assert model.aligned == (set(ALIGNMENT_FEATURES) <= set(model.model.features))
+        prov = model.provenance
+        assert prov["data"]["claims_sha256"] == claims_sha
+        assert prov["data"]["claims"] == "claims_train.jsonl"  # never dev
+        held = prov["metrics"]["held_out"]
+        assert held["pairs"] == 301 and 0 < held["accuracy"] < 1
+        assert model.held_out_accuracy == held["accuracy"]
+        assert "fit_stance" in prov["script"]
+    v3 = load_stance_model("stance_v3.json").provenance["fit"]
+    assert v3["cv_repeats"] == 3 and "0.604 (shipped)" in v3["features_chosen"]
+
+
+def test_every_stance_model_verifies_with_its_own_features() -> None:
+    """stance_v2 reads its cues on the hybrid's evidence, stance_v3 on the alignment context:
+    each gets rows of its own width, and verified == SUPPORT under either."""
+    from sovereign_agents.verification.hybrid import HybridVerifier
+    from sovereign_agents.verification.stance_model import load_stance_model
+
+    claims = ["Statins lower the risk of myocardial infarction.", "Statins raise muscle pain."]
+    for version in ("stance_v2", "stance_v3"):
+        verifier = HybridVerifier(stance=load_stance_model(f"{version}.json"))
+        verdicts = verifier.verify(claims, [SOURCE] * 2).verdicts
+        assert [v.stance_by for v in verdicts] == [version, version]
+        assert all(v.verified == (v.stance == "SUPPORT") for v in verdicts)
+        assert verifier.record().stance.startswith(f"stance model {version} (held-out 3-way")
+
+
+def test_alignment_cues_read_the_shared_terms() -> None:
+    from sovereign_agents.verification.alignment import (
+        ALIGNMENT_FEATURES,
+        alignment_features,
+        null_result,
     )
-    assert raw["labels"] == list(LABELS)
-    assert len(model.model.features) == len(model.model.mean) == model.model.coef.shape[1]
-    assert model.model.coef.shape[0] == 3 and set(STANCE_FEATURES) <= set(model.model.features)
-    prov = model.provenance
-    assert prov["data"]["claims_sha256"] == sha256_of(data_dir / "scifact" / "claims_train.jsonl")
-    assert prov["data"]["claims"] == "claims_train.jsonl"  # never dev
-    held = prov["metrics"]["held_out"]
-    assert held["pairs"] == 301 and 0 < held["accuracy"] < 1
-    assert model.held_out_accuracy == held["accuracy"]
-    assert "fit_stance" in prov["script"]
+
+    def cues(claim: str, evidence: str) -> dict[str, float]:
+        return dict(zip(ALIGNMENT_FEATURES, alignment_features(claim, evidence), strict=True))
+
+    # "risk" goes up in the claim and down in the evidence: a conflict on an aligned term
+    opposed = cues(
+        "Consumption of whole fruits increases the risk of type 2 diabetes.",
+        "Whole fruits are associated with a lower risk of type 2 diabetes.",
+    )
+    assert opposed["aligned_conflict"] > 0 and opposed["aligned_conflict_majority"] == 1
+    # with "greater consumption" the evidence agrees on one term and opposes on others
+    mixed = cues(
+        "Consumption of whole fruits increases the risk of type 2 diabetes.",
+        "Greater consumption of whole fruits is associated with a lower risk of type 2 diabetes.",
+    )
+    assert mixed["aligned_agree"] > 0 and mixed["aligned_conflict"] > 0
+    assert mixed["aligned_conflict_majority"] == mixed["aligned_agree_majority"] == 0
+    agreeing = cues("Statins lower LDL cholesterol.", "Statin therapy lowered LDL cholesterol.")
+    assert agreeing["aligned_agree"] > 0 and agreeing["aligned_conflict"] == 0
+    # a negation next to the shared term flips its direction
+    negated = cues("X increases Y levels.", "X did not increase Y levels.")
+    assert negated["aligned_conflict"] > 0 and negated["aligned_negation_mismatch"] > 0
+    assert null_result("There was no significant difference in mortality.")
+    assert null_result("Use of ADHD medications was not associated with an increased risk.")
+    assert not null_result("Mortality fell by 30% in the treated arm.")
+    nulls = cues("X reduces mortality.", "X had no effect on mortality.")
+    assert nulls["null_result_mismatch"] == 1 and nulls["evidence_null_result"] == 1
+    numbers = cues("Mortality fell by 30% in 2010.", "Mortality fell by 12% in 2010.")
+    assert numbers["claim_numbers_unmatched"] > 0
+    assert cues("", "") == cues("", "") and len(cues("", "")) == len(ALIGNMENT_FEATURES)
+
+
+def test_alignment_context_leaves_the_title_out() -> None:
+    from sovereign_agents.verification.hybrid import pair_features
+    from sovereign_agents.verification.stance_model import alignment_context
+
+    title = "Statins and cholesterol"
+    source = (
+        f"{title}. We enrolled 40 adults. Statins lowered LDL cholesterol by 30%. "
+        "Side effects were rare. Follow-up lasted a year."
+    )
+    (scored,) = pair_features(["Statins lower LDL cholesterol."], [source])
+    context = alignment_context(scored.evidence, scored.body)
+    assert title not in context and "Statins lowered LDL cholesterol by 30%." in context
+    assert len(context.split(" … ")) == 3  # the three best sentences after the title
+    # a one-sentence source has no body: the hybrid's evidence is read instead
+    (single,) = pair_features(["Statins lower LDL."], ["Statins lowered LDL."])
+    assert single.body == [] and alignment_context(single.evidence, single.body) == (
+        "Statins lowered LDL."
+    )
 
 
 def test_stance_cues_of_a_pair() -> None:

@@ -114,6 +114,13 @@ def is_negated(text: str) -> bool:
     return negation_count(text) % 2 == 1
 
 
+def word_direction(word: str) -> int:
+    """+1 for a (lower-case) word saying up, -1 for one saying down, else 0."""
+    if word.startswith(_UP):
+        return 1
+    return -1 if word.startswith(_DOWN) else 0
+
+
 def directions(text: str) -> tuple[int, int]:
     """(words saying up, words saying down) in ``text``."""
     words = tokens(text)

@@ -38,7 +38,12 @@ from sovereign_agents.verification.base import (
     VerifierRecord,
 )
 from sovereign_agents.verification.cues import direction_conflict, directions, is_negated, numbers
-from sovereign_agents.verification.stance_model import StanceModel, feature_rows, load_stance_model
+from sovereign_agents.verification.stance_model import (
+    StanceModel,
+    alignment_context,
+    feature_rows,
+    load_stance_model,
+)
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -83,6 +88,8 @@ class Scored:
 
     features: np.ndarray
     evidence: list[str]
+    # the source's sentences after its first (the title), best first, with their similarity
+    body: list[tuple[str, float]] = field(default_factory=list)
 
 
 def lsa_vectors(matrix: sp.csr_matrix, dim: int) -> np.ndarray:
@@ -195,6 +202,7 @@ def pair_features(claims: Sequence[str], sources: Sequence[str]) -> list[Scored]
                 top2
                 if combo[order[1:2]].size and combo[order[1]] >= 0.9 * combo[order[0]]
                 else [best],
+                [(split[source][j], float(combo[j])) for j in order if j != 0],
             )
         )
     return out
@@ -354,7 +362,12 @@ class HybridVerifier:
         p_evidence = self.params.evidence.proba(matrix)
         if self.stance is None:
             return p_evidence, p_evidence * self.params.stance.proba(matrix), scored, None
-        rows = feature_rows(claims, [" … ".join(s.evidence) for s in scored], matrix)
+        aligned = self.stance.aligned
+        texts = [
+            alignment_context(s.evidence, s.body) if aligned else " … ".join(s.evidence)
+            for s in scored
+        ]
+        rows = feature_rows(claims, texts, matrix, aligned)
         proba = self.stance.model.proba(rows)
         return p_evidence, proba[:, 0], scored, proba
 

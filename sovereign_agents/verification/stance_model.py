@@ -1,13 +1,18 @@
 """The offline stance model: SUPPORT / CONTRADICT / NOT_ENOUGH_INFO for a claim and its evidence.
 
-A multinomial logistic regression (numpy at run time) on features of the claim and the evidence
-sentence(s) the hybrid verifier found: the hybrid's own features (similarities, coverage,
-numbers, negation, direction) and stance cues — negation counts and the polarity they flip,
-up/down direction agreement, antonym pairs swapped between claim and evidence, hedges,
-absolute quantifiers, number agreement, words of the claim the evidence lacks. Fitted on
-SciFact train's fit split only (``evals/fit_stance.py``); parameters and provenance ship as
-JSON in ``verifier_params/stance_v2.json`` (classes weighted by inverse frequency);
-``stance_v1.json`` (unweighted) stays loadable by name.
+A multinomial logistic regression (numpy at run time) on features of the claim and its
+evidence: the hybrid's own features (similarities, coverage, numbers, negation, direction) and
+stance cues — negation counts and the polarity they flip, up/down direction agreement, antonym
+pairs swapped between claim and evidence, hedges, absolute quantifiers, number agreement, words
+of the claim the evidence lacks — and, from stance_v3, the alignment cues (``alignment``:
+direction and negation on the terms claim and evidence share, null results, unmatched numbers).
+stance_v3 reads its cues on the three source sentences most like the claim, title left out
+(``alignment_context``); stance_v1/v2 read theirs on the evidence sentence(s) the hybrid found.
+Fitted on SciFact train's fit split only (``evals/fit_stance.py``, which now fits stance_v3;
+stance_v2 came from its earlier version); parameters and provenance ship as JSON in
+``verifier_params/stance_v<N>.json``, classes weighted by inverse frequency from v2.
+``stance_v2.json`` is the default (``PARAMS_FILE``): stance_v3 was better in cross-validation
+but not on both held-out numbers (README); ``stance_v1.json`` and ``stance_v3.json`` load by name.
 
 The decision: SUPPORT when P(SUPPORT) >= threshold (chosen on the fit split, by cross-validation
 grouped by cited document, to bound contradicted-but-verified); otherwise the likelier of
@@ -27,10 +32,13 @@ from typing import Any
 import numpy as np
 
 from sovereign_agents.text import analyze, stem, tokens
+from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES, alignment_features
 from sovereign_agents.verification.base import StanceModelRecord
 from sovereign_agents.verification.cues import directions, negation_count, numbers
 
-PARAMS_FILE = "stance_v2.json"  # stance_v1.json stays loadable by name (older runs name it)
+# the default; stance_v1.json (older runs name it) and stance_v3.json load by name
+PARAMS_FILE = "stance_v2.json"
+CONTEXT_SENTENCES = 3  # the alignment cues read this many best sentences after the title
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 
 _ANTONYM_WORDS = (
@@ -285,6 +293,12 @@ class StanceModel:
         }
 
     @property
+    def aligned(self) -> bool:
+        """The model reads the alignment cues, and all its cues on ``alignment_context``
+        (stance_v3 on); older ones read the stance cues on the hybrid's evidence."""
+        return ALIGNMENT_FEATURES[0] in self.model.features
+
+    @property
     def held_out_accuracy(self) -> float | None:
         value = self.provenance.get("metrics", {}).get("held_out", {}).get("accuracy")
         return None if value is None else float(value)
@@ -316,11 +330,28 @@ class StanceModel:
         return out
 
 
-def feature_rows(claims: Sequence[str], evidences: Sequence[str], base: np.ndarray) -> np.ndarray:
-    """The model's input: the hybrid's features of each pair beside its stance cues."""
+def alignment_context(evidence: Sequence[str], body: Sequence[tuple[str, float]]) -> str:
+    """What the alignment cues read: the ``CONTEXT_SENTENCES`` sentences of the source most
+    similar to the claim, its title left out (a title names the topic, rarely the finding);
+    the hybrid's evidence when the source is one sentence."""
+    chosen = [text for text, _ in body[:CONTEXT_SENTENCES]] or list(evidence)
+    return " … ".join(chosen)
+
+
+def feature_rows(
+    claims: Sequence[str], texts: Sequence[str], base: np.ndarray, aligned: bool = False
+) -> np.ndarray:
+    """The model's input: the hybrid's features of each pair beside the stance cues of claim and
+    ``texts`` and, when ``aligned``, the alignment cues too. Older models (not aligned) read the
+    hybrid's evidence; stance_v3 on read ``alignment_context``."""
+    width = len(STANCE_FEATURES) + (len(ALIGNMENT_FEATURES) if aligned else 0)
     cues = np.asarray(
-        [stance_features(c, e) for c, e in zip(claims, evidences, strict=True)], dtype=float
-    ).reshape(len(claims), len(STANCE_FEATURES))
+        [
+            stance_features(c, t) + (alignment_features(c, t) if aligned else [])
+            for c, t in zip(claims, texts, strict=True)
+        ],
+        dtype=float,
+    ).reshape(len(claims), width)
     return np.hstack([base, cues])
 
 
