@@ -139,3 +139,19 @@ def test_the_default_local_search_is_the_reranker(daily_corpus: Path) -> None:
     plain = LocalCorpusSearch(daily_corpus, rerank=False)
     assert plain.search("mixture of experts", 5) == plain.index.top("mixture of experts", 5)
     assert "BM25 relevance ranking" in plain.describe()
+
+
+def test_sovereign_search_ranks_as_the_graph_does(daily_corpus: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sovereign_agents.cli import app
+
+    runner = CliRunner()
+    query = "speculative decoding acceptance rate"
+    args = ["search", query, "--corpus", str(daily_corpus), "--k", "5", "--json"]
+    default = json.loads(runner.invoke(app, args, catch_exceptions=False).stdout)["results"]
+    expected = LocalCorpusSearch(daily_corpus).search(query, 5)
+    assert [r["id"] for r in default] == [p.id for p, _ in expected]
+    plain = json.loads(runner.invoke(app, [*args, "--bm25"], catch_exceptions=False).stdout)
+    index, _ = open_index(daily_corpus)
+    assert [r["id"] for r in plain["results"]] == [p.id for p, _ in index.top(query, 5)]

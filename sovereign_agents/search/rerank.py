@@ -227,7 +227,8 @@ class PaperTerms:
         sentences = [analyze(s.text) for s in split_sentences(paper.abstract)]
         return cls(
             title=tuple(analyze(paper.title)),
-            abstract=tuple(analyze(paper.abstract)),
+            # a token never spans white space, so the sentences' terms are the abstract's
+            abstract=tuple(itertools.chain.from_iterable(sentences)),
             sentences=tuple(frozenset(s) for s in sentences),
             sentence_counts=tuple(Counter(s) for s in sentences),
             words=frozenset(tokens(f"{paper.title} {paper.abstract}")),
