@@ -117,5 +117,29 @@ def test_cli_rejects_a_bad_split_and_prints_json(data_dir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data["rankers"]) == {"bm25", "hybrid"}
+    assert set(data["rankers"]) == {"bm25", "hybrid", "rerank"}
+    assert data["default_ranker"] == "rerank"
     assert isinstance(data["hybrid_beats_bm25"], bool)
+    result = runner.invoke(
+        app,
+        [
+            *["eval", "retrieval", "--data", str(data_dir / "scifact"), "--limit", "5"],
+            *["--ranker", "bm25", "--ranker", "rerank"],
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "rerank (BM25 + RM3 candidates, fitted trees) — the graph's ranker" in result.output
+    assert "hybrid" not in result.output
+    result = runner.invoke(app, ["eval", "retrieval", "--ranker", "bm26"])
+    assert result.exit_code != 0
+    assert "rankers must be among" in result.output
+
+
+def test_the_reranker_is_scored_alone(data_dir: Path) -> None:
+    report = run_retrieval_eval(data_dir / "scifact", limit=40, rankers=["rerank", "bm25"])
+    assert list(report.rankers) == ["rerank", "bm25"]
+    assert report.hybrid_beats_bm25 is None
+    # fitted on the even claims of this split: on its first 40 it must not fall below BM25
+    assert report.rankers["rerank"].ndcg_at_10 >= report.rankers["bm25"].ndcg_at_10
+    assert report.rankers["rerank"].recall_at_100 >= report.rankers["bm25"].recall_at_100

@@ -213,10 +213,15 @@ def retrieval(
     ] = 0.8,
     lsa_dim: Annotated[int, typer.Option(help="LSA dimension of the hybrid")] = 128,
     limit: Annotated[int | None, typer.Option(help="only the first N claims")] = None,
+    ranker: Annotated[
+        list[str] | None,
+        typer.Option(help="a ranker to score: bm25, hybrid or rerank (repeatable; default all)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """SciFact the BEIR way: nDCG@10 and recall@100 of BM25 and the BM25+LSA hybrid."""
-    from sovereign_agents.evals.retrieval import markdown_table, run_retrieval_eval
+    """SciFact the BEIR way: nDCG@10 and recall@100 of BM25, the BM25+LSA hybrid and the
+    re-ranker (the graph's default ranking)."""
+    from sovereign_agents.evals.retrieval import RANKERS, markdown_table, run_retrieval_eval
     from sovereign_agents.testing import shared_data
 
     with reported():
@@ -226,6 +231,7 @@ def retrieval(
             alpha=alpha,
             lsa_dim=lsa_dim,
             limit=limit,
+            rankers=ranker or RANKERS,
         )
     if as_json:
         print(report.model_dump_json(indent=2))

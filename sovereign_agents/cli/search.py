@@ -1,4 +1,4 @@
-"""``sovereign search``: rank a local corpus for one query or a batch, on the graph's index.
+"""``sovereign search``: rank a local corpus for one query or a batch, as the graph ranks it.
 
 One query prints a table (or JSON with ``--json``). ``--queries FILE.jsonl`` reads one
 ``{"id", "query"}`` object per line and writes one ``{"id", "ranked": [paper ids]}`` per line
@@ -31,12 +31,16 @@ def search_command(
         Path | None,
         typer.Option(help='JSON Lines of {"id", "query"}: one {"id", "ranked"} line out per query'),
     ] = None,
+    bm25: Annotated[
+        bool, typer.Option("--bm25", help="plain BM25 instead of the default re-ranker")
+    ] = False,
 ) -> None:
-    """Rank papers of a local corpus with the BM25 index the research graph uses."""
+    """Rank papers of a local corpus as the research graph does: BM25 and RM3 candidates
+    re-ranked by fitted trees (score: probability of relevance), or plain BM25."""
     from rich.table import Table
 
     from sovereign_agents.cli.search_batch import BatchResult, read_queries
-    from sovereign_agents.search.local import open_index
+    from sovereign_agents.search.local import LocalCorpusSearch
 
     with reported():
         if corpus is None:
@@ -48,16 +52,16 @@ def search_command(
         if query is not None and not query.strip():
             raise InputError("the query is empty")
         batch = read_queries(queries) if queries is not None else []
-        index, _ = open_index(corpus)
+        searcher = LocalCorpusSearch(corpus, rerank=not bm25)
 
     if queries is not None:
         for item in batch:
-            ranked = [paper.id for paper, _ in index.top(item.query, k)]
+            ranked = [paper.id for paper, _ in searcher.search(item.query, k)]
             print(BatchResult(id=item.id, ranked=ranked).model_dump_json())
         return
 
     assert query is not None
-    hits = index.top(query, k)
+    hits = searcher.search(query, k)
     if as_json:
         rows = [
             {"rank": rank, "id": p.id, "score": round(score, 4), "title": p.title}

@@ -3,7 +3,8 @@
 * ``base``: ``SearchBackend`` (search, get, describe) and ``PartialResults``.
 * ``registry``: the sources a run names in ``Context.search`` (``register_source``), and
   ``search_backend(context)``, the backend of a run.
-* ``local`` (BM25 over an arXiv metadata file) and ``arxiv_api`` (the arXiv API): the built-in
+* ``local`` (BM25 over an arXiv metadata file; ``rerank``, the default ranking on top of it:
+  BM25 and RM3 candidates re-ranked by fitted boosted trees) and ``arxiv_api`` (the arXiv API): the built-in
   sources, each with its config group (``LocalConfig``, ``ArxivConfig``); imported when used.
 """
 

@@ -275,19 +275,28 @@ class LocalConfig:
 
 
 class LocalCorpusSearch:
-    """``SearchBackend`` over a local arXiv metadata file."""
+    """``SearchBackend`` over a local arXiv metadata file, ranked by the re-ranker
+    (``rerank.py``: BM25 and RM3 candidates, fitted boosted trees); ``rerank=False`` ranks
+    by plain BM25."""
 
     name = "local"
 
-    def __init__(self, path: str | Path, cache: str | None = None) -> None:
+    def __init__(self, path: str | Path, cache: str | None = None, *, rerank: bool = True) -> None:
         self.index, self.warm = open_index(path, cache)
+        self.rerank = rerank
 
     @classmethod
     def from_config(cls, config: LocalConfig) -> LocalCorpusSearch:
         return cls(config.path, config.cache_dir)
 
     def search(self, query: str, k: int) -> list[tuple[Paper, float]]:
-        return self.index.top(query, k)
+        """The ``k`` best papers, best first: with the re-ranker, each with its probability
+        of relevance; with plain BM25, its BM25 score."""
+        if not self.rerank:
+            return self.index.top(query, k)
+        from sovereign_agents.search.rerank import rerank
+
+        return rerank(self.index, query, k)
 
     def get(self, paper_id: str) -> Paper | None:
         base, _ = split_arxiv_id(paper_id)
@@ -319,5 +328,12 @@ class LocalCorpusSearch:
         lines = f", {skipped} unreadable lines skipped" if skipped else ""
         return (
             f"local arXiv corpus {name} ({count(len(self.index.papers), 'record')}{lines}, "
-            f"sha256 {self.index.sha256[:12]}), BM25 relevance ranking"
+            f"sha256 {self.index.sha256[:12]}), {self.ranking()}"
         )
+
+    def ranking(self) -> str:
+        if not self.rerank:
+            return "BM25 relevance ranking"
+        from sovereign_agents.search.rerank import describe
+
+        return describe()
