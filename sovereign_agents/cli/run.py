@@ -91,7 +91,6 @@ def run(
 ) -> None:
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.context import Context, layered
-    from sovereign_agents.corpus import load_corpus
     from sovereign_agents.engines import validate_specs
     from sovereign_agents.nodes.plan import check_goal
     from sovereign_agents.runner import run_research
@@ -115,7 +114,10 @@ def run(
         context = Context.preset(preset or DEFAULT_PRESET, **layered(given, knobs))
         validate_specs(context)
         if corpus is not None:
-            load_corpus(corpus)  # a clear error now rather than inside the graph
+            from sovereign_agents.search.local import open_index
+
+            # a clear error now rather than inside the graph; the graph then finds it open
+            open_index(corpus, context.cache_dir)
         with guarded(out_dir):
             result = run_research(
                 goal,
