@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, overload
@@ -154,23 +154,30 @@ class Merger:
 
     def admit(self, paper: Paper) -> tuple[bool, int | None]:
         """(keep this record, the entry it replaces); a kept record is the next entry."""
-        version = paper.version or 0
-        slot = self.slots.get(paper.id)
+        return self.admit_id(paper.id, paper.version, lambda: content_key(paper))
+
+    def admit_id(
+        self, paper_id: str, version: int | None, key: int | Callable[[], int]
+    ) -> tuple[bool, int | None]:
+        """``admit`` from a record's id, version and ``content_key`` (or a function that
+        computes it, called only for an id not seen before)."""
+        version = version or 0
+        slot = self.slots.get(paper_id)
         if slot is not None:
             if version <= self.versions[slot]:
                 return False, None
-            self.slots[paper.id] = len(self.versions)
+            self.slots[paper_id] = len(self.versions)
             self.versions.append(version)
             return True, slot
-        if paper.id in self.aliases:
+        if paper_id in self.aliases:
             return False, None
-        key = content_key(paper)
-        same = self.works.get(key)
+        work = key() if callable(key) else key
+        same = self.works.get(work)
         if same is not None:
-            self.aliases[paper.id] = same
+            self.aliases[paper_id] = same
             return False, None
-        self.works[key] = paper.id
-        self.slots[paper.id] = len(self.versions)
+        self.works[work] = paper_id
+        self.slots[paper_id] = len(self.versions)
         self.versions.append(version)
         return True, None
 
@@ -195,6 +202,29 @@ def read_lines(handle: BinaryIO) -> Iterator[Line]:
             offset += len(part)
 
 
+def parse_line(line: str) -> tuple[Paper, str] | str:
+    """One line -> (Paper, format), or why it is unreadable."""
+    try:
+        return parse_record(json.loads(line))
+    except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError: ValueError
+        # RecursionError: a line nested deeper than the parser's stack (e.g. 100,000 "[")
+        return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
+def count_skipped(report: LoadReport, number: int, why: str) -> None:
+    report.skipped += 1
+    if report.first_error is None:
+        report.first_error = f"line {number}: {why[:200]}"
+
+
+def count_admitted(report: LoadReport, fmt: str, keep: bool, replaces: int | None) -> None:
+    if not keep or replaces is not None:
+        report.merged += 1
+    elif keep:
+        report.records += 1
+        report.formats[fmt] = report.formats.get(fmt, 0) + 1
+
+
 def read_entries(
     lines: Iterable[Line], report: LoadReport, merger: Merger | None = None
 ) -> Iterator[Entry]:
@@ -203,24 +233,15 @@ def read_entries(
     for offset, length, number, line in lines:
         if not line.strip():
             continue
-        try:
-            paper, fmt = parse_record(json.loads(line))
-        except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError: ValueError
-            # RecursionError: a line nested deeper than the parser's stack (e.g. 100,000 "[")
-            report.skipped += 1
-            if report.first_error is None:
-                why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-                report.first_error = f"line {number}: {why[:200]}"
+        parsed = parse_line(line)
+        if isinstance(parsed, str):
+            count_skipped(report, number, parsed)
             continue
+        paper, fmt = parsed
         keep, replaces = merger.admit(paper)
-        if not keep or replaces is not None:
-            report.merged += 1
-        if not keep:
-            continue
-        if replaces is None:
-            report.records += 1
-            report.formats[fmt] = report.formats.get(fmt, 0) + 1
-        yield Entry(paper, offset, length, replaces)
+        count_admitted(report, fmt, keep, replaces)
+        if keep:
+            yield Entry(paper, offset, length, replaces)
 
 
 def iter_records(lines: Iterable[str], report: LoadReport) -> Iterator[Paper]:

@@ -6,6 +6,7 @@ No test here indexes more than ~8,000 records (the daily listing)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -79,12 +80,20 @@ def test_the_memory_mapped_index_equals_the_in_ram_one(daily_corpus: Path, cache
 def test_small_chunks_and_buckets_build_the_same_index(
     daily_corpus: Path, tmp_path: Path, cache: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Many spill chunks and transposition buckets (as at millions of records) change nothing."""
+    """Worker processes, many batches, spill chunks and transposition buckets (as at
+    millions of records) change nothing."""
     path = tmp_path / "c.jsonl"
-    path.write_text("\n".join(daily_corpus.read_text().splitlines()[:1500]) + "\n")
+    lines = daily_corpus.read_text().splitlines()[:1500]
+    lines[700] = lines[3]  # a duplicate in another batch
+    path.write_text("\n".join([*lines, "garbage"]) + "\n")
     monkeypatch.setattr(index_build, "CHUNK", 997)
     monkeypatch.setattr(index_build, "BUCKET", 4099)
+    monkeypatch.setattr(index_build, "LINES_PER_BATCH", 97)
+    monkeypatch.setattr(index_build, "PARALLEL_FROM", 0)
+    cpus = len(os.sched_getaffinity(0))
+    assert index_build.workers_for(path) == (0 if cpus == 1 else min(cpus, 4))
     mapped, _ = open_index(path, cache)
+    assert (mapped.load_report.merged, mapped.load_report.skipped) == (1, 1)
     assert_same_index(mapped, in_ram(path))
 
 
@@ -215,3 +224,18 @@ def test_the_scale_corpus_replicates_records_as_distinct_works(
     assert len({p.id for p in papers}) == 450
     assert papers[200].id.startswith("r1-") and papers[200].title.endswith("(r1)")
     assert LoadReport.__dataclass_fields__["merged"].default == 0
+
+
+def test_the_scale_bench_measures_each_size_and_cleans_up(
+    kaggle_corpus: Path, tmp_path: Path
+) -> None:
+    from sovereign_agents.bench.scale import markdown, run_scale_bench
+
+    work = tmp_path / "work"
+    bench = run_scale_bench(kaggle_corpus, [300], work, runs=False)
+    assert [(p.records, p.papers) for p in bench.points] == [(300, 300)]
+    for point in bench.points:
+        assert point.index_mb > 0 and point.build.peak_rss_mb > 0 and point.search_p50_ms > 0
+        assert point.first_run is None and len(point.load_before) == 3
+    assert "| 300 | 300 |" in markdown(bench)
+    assert sorted(p.name for p in work.iterdir()) == []  # generated corpus and caches removed

@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sovereign_agents.bench.critical_path import GOAL
+from sovereign_agents.errors import SovereignError
 
 GENERATED = "scale-corpus-{n}.jsonl"
 
@@ -109,7 +110,8 @@ def _wait4(argv: list[str], env: dict[str, str] | None = None) -> tuple[Measured
         out.seek(0)
         err.seek(0)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[:5])} ... failed: {err.read().strip()[-800:]}")
+            last = (err.read().strip().splitlines() or ["no output"])[-1][-300:]
+            raise SovereignError(f"scale bench: {' '.join(argv[2:4])} failed: {last}")
         peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
         return Measured(wall_s=round(wall, 2), peak_rss_mb=round(peak, 1)), out.read()
 
@@ -138,8 +140,8 @@ def measure_point(corpus: Path, records: int, work: Path, *, runs: bool = True) 
         first = warm = None
         if runs:
             argv = _sovereign(
-                "run", GOAL, "--corpus", str(corpus), "--llm", "extractive",
-                "--cache-dir", str(cache), "-q", "--force", "--out",
+                "--cache-dir", str(cache), "run", GOAL, "--corpus", str(corpus),
+                "--llm", "extractive", "-q", "--force", "--out",
             )  # fmt: skip
             first, _ = _wait4([*argv, str(work / "run-first")])
             warm, _ = _wait4([*argv, str(work / "run-warm")])

@@ -1,9 +1,10 @@
 """Build the BM25 index file of a corpus in one streaming pass, in bounded memory.
 
-1. Stream the corpus (``corpus.read_entries``: one record at a time, versions and re-listed
-   works merged). Each kept record's term counts go to three spill files on disk (row, term,
-   count); in memory stay the vocabulary (term -> provisional id), the merge tables and a few
-   numbers per record (byte offset and length of its line, length in terms, alive).
+1. Stream the corpus in batches of lines, parsed and analysed by worker processes for a large
+   file (``analyse``), merged in file order here (``corpus.Merger``: versions and re-listed
+   works). Each kept record's term counts go to three spill files on disk (row, term, count);
+   in memory stay the vocabulary (term -> provisional id), the merge tables and a few numbers
+   per record (byte offset and length of its line, length in terms, alive).
 2. Document frequencies over the records still alive, the vocabulary sorted (the column
    order ``CountVectorizer`` gives), idf and each document's length norm: the exact float32
    arithmetic of ``BM25Index.build``, so scores are bit-for-bit those of the in-RAM index.
@@ -17,24 +18,40 @@ chunk, one bucket (``BUCKET`` x 8 bytes); not the corpus.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
-from dataclasses import asdict
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sovereign_agents.corpus import LoadReport, Merger, no_records, read_entries, read_lines
+from sovereign_agents.corpus import (
+    Line,
+    LoadReport,
+    Merger,
+    content_key,
+    count_admitted,
+    count_skipped,
+    no_records,
+    parse_line,
+    read_lines,
+)
 from sovereign_agents.search.index_file import ArrayFileWriter, SortedStrings
 
-CHUNK = 1 << 22  # postings per spill flush and per read-back chunk
+CHUNK = 1 << 22  # postings per read-back chunk of the spill files
+LINES_PER_BATCH = 2000  # lines parsed and analysed per batch (per task of a worker)
+PARALLEL_FROM = 64 << 20  # corpus bytes from which worker processes analyse it
 BUCKET = 48 << 20  # postings per transposition bucket (48M x 8 bytes = 384 MiB of buffers)
 _SPILLS = (("rows", "i"), ("terms", "i"), ("counts", "f"))
+_DTYPES = {"rows": np.int32, "terms": np.int32, "counts": np.float32}
 
 
 class _Spill:
@@ -43,39 +60,112 @@ class _Spill:
     def __init__(self, folder: Path) -> None:
         self.paths = {name: folder / f"{name}.bin" for name, _ in _SPILLS}
         self.handles = {name: self.paths[name].open("wb") for name, _ in _SPILLS}
-        self.buffers = {name: array(code) for name, code in _SPILLS}
         self.total = 0
 
-    def add(self, row: int, terms: list[int], counts: list[int]) -> None:
-        self.buffers["rows"].extend([row] * len(terms))
-        self.buffers["terms"].extend(terms)
-        self.buffers["counts"].extend(counts)
-        if len(self.buffers["rows"]) >= CHUNK:
-            self.flush()
-
-    def flush(self) -> None:
-        for name, code in _SPILLS:
-            self.buffers[name].tofile(self.handles[name])
-            self.total += len(self.buffers[name]) if name == "rows" else 0
-            self.buffers[name] = array(code)
+    def add(self, rows: np.ndarray, terms: np.ndarray, counts: np.ndarray) -> None:
+        for name, values in (("rows", rows), ("terms", terms), ("counts", counts)):
+            np.ascontiguousarray(values, dtype=_DTYPES[name]).tofile(self.handles[name])
+        self.total += len(rows)
 
     def close(self) -> None:
-        self.flush()
         for handle in self.handles.values():
             handle.close()
 
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        dtypes = {"rows": np.int32, "terms": np.int32, "counts": np.float32}
         handles = {name: self.paths[name].open("rb") for name, _ in _SPILLS}
         try:
             for _ in range(0, self.total, CHUNK):
                 rows, terms, counts = (
-                    np.fromfile(handles[n], dtype=dtypes[n], count=CHUNK) for n, _ in _SPILLS
+                    np.fromfile(handles[n], dtype=_DTYPES[n], count=CHUNK) for n, _ in _SPILLS
                 )
                 yield rows, terms, counts
         finally:
             for handle in handles.values():
                 handle.close()
+
+
+@dataclass
+class _Analysed:
+    """One batch of lines, parsed and analysed (in a worker process for a large file)."""
+
+    docs: list[tuple[int, int, str, int | None, int, str]]  # offset, length, id, version, key, fmt
+    bad: list[tuple[int, str]]  # (line number, why) of each unreadable line
+    terms: list[str]  # the batch's own vocabulary
+    nnz: np.ndarray  # distinct terms per record
+    local: np.ndarray  # each record's terms as indexes into ``terms``, record after record
+    counts: np.ndarray  # how often each occurs in its record
+
+
+def analyse(lines: list[Line]) -> _Analysed:
+    """Parse a batch of lines and count each record's index terms (``indexed_terms``)."""
+    from sovereign_agents.search.local import indexed_terms
+
+    vocabulary: dict[str, int] = {}
+    docs: list[tuple[int, int, str, int | None, int, str]] = []
+    bad: list[tuple[int, str]] = []
+    nnz: list[int] = []
+    local: list[int] = []
+    counts: list[int] = []
+    for offset, length, number, line in lines:
+        if not line.strip():
+            continue
+        parsed = parse_line(line)
+        if isinstance(parsed, str):
+            bad.append((number, parsed))
+            continue
+        paper, fmt = parsed
+        counted = Counter(indexed_terms(paper))
+        local.extend([vocabulary.setdefault(t, len(vocabulary)) for t in counted])
+        counts.extend(counted.values())
+        nnz.append(len(counted))
+        docs.append((offset, length, paper.id, paper.version, content_key(paper), fmt))
+    return _Analysed(
+        docs=docs,
+        bad=bad,
+        terms=list(vocabulary),
+        nnz=np.asarray(nnz, dtype=np.int64),
+        local=np.asarray(local, dtype=np.int32),
+        counts=np.asarray(counts, dtype=np.int32),
+    )
+
+
+def _batches(lines: Iterator[Line]) -> Iterator[list[Line]]:
+    batch: list[Line] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= LINES_PER_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def workers_for(file: Path) -> int:
+    """Worker processes for analysing ``file``: none below ``PARALLEL_FROM`` bytes (starting
+    them costs more), else one per CPU this process may use (at most 4)."""
+    if file.stat().st_size < PARALLEL_FROM:
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cpus or 1, 4) if (cpus or 1) > 1 else 0
+
+
+def analysed(file: Path) -> Iterator[_Analysed]:
+    """The file's batches analysed, in file order: here, or by worker processes (spawned,
+    never forked from a host's threads), at most two batches each in flight."""
+    workers = workers_for(file)
+    with file.open("rb") as handle:
+        batches = _batches(read_lines(handle))
+        if not workers:
+            yield from map(analyse, batches)
+            return
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            pending: deque[Future[_Analysed]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(analyse, batch))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
 
 def build_index_file(
@@ -89,8 +179,6 @@ def build_index_file(
 ) -> LoadReport:
     """Stream ``file`` and write its index to ``target``; ``CorpusError`` if it holds no
     record. ``meta`` goes into the file's header beside the load report."""
-    from sovereign_agents.search.local import indexed_terms
-
     started = time.perf_counter()
     report = LoadReport(path=str(file), sha256=sha256)
     merger = Merger()
@@ -101,17 +189,37 @@ def build_index_file(
     try:
         spill = _Spill(folder)
         try:
-            with file.open("rb") as handle:
-                for entry in read_entries(read_lines(handle), report, merger):
-                    if entry.replaces is not None:
-                        alive[entry.replaces] = 0
-                    counts = Counter(indexed_terms(entry.paper))
-                    terms = [vocabulary.setdefault(t, len(vocabulary)) for t in counts]
-                    spill.add(len(offsets), terms, list(counts.values()))
-                    offsets.append(entry.offset)
-                    lengths.append(entry.length)
-                    doc_len.append(sum(counts.values()))
+            for batch in analysed(file):
+                for number, why in batch.bad:
+                    count_skipped(report, number, why)
+                ids = np.fromiter(
+                    (vocabulary.setdefault(t, len(vocabulary)) for t in batch.terms),
+                    dtype=np.int32,
+                    count=len(batch.terms),
+                )
+                kept = np.zeros(len(batch.docs), dtype=bool)
+                slots: list[int] = []
+                ends = np.cumsum(batch.nnz)
+                for i, (offset, length, pid, version, key, fmt) in enumerate(batch.docs):
+                    keep, replaces = merger.admit_id(pid, version, key)
+                    count_admitted(report, fmt, keep, replaces)
+                    if not keep:
+                        continue
+                    if replaces is not None:
+                        alive[replaces] = 0
+                    kept[i] = True
+                    slots.append(len(offsets))
+                    offsets.append(offset)
+                    lengths.append(length)
+                    start = int(ends[i] - batch.nnz[i])
+                    doc_len.append(int(batch.counts[start : int(ends[i])].sum()))
                     alive.append(1)
+                postings = np.repeat(kept, batch.nnz)
+                spill.add(
+                    np.repeat(np.asarray(slots, dtype=np.int32), batch.nnz[kept]),
+                    ids[batch.local[postings]],
+                    batch.counts[postings],
+                )
         finally:
             spill.close()
         if not report.records:
