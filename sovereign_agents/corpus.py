@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,11 +294,19 @@ class CorpusRows(Sequence[Paper]):
     """The document store: papers read back from the corpus file itself, one line each, at
     the byte offsets the index kept (memory-mapped arrays); nothing held in memory."""
 
+    CACHED = 4096  # papers kept parsed, the most recently read (a run reads its hits again)
+
     def __init__(self, file: Path, offsets: np.ndarray, lengths: np.ndarray) -> None:
         self.file = file
         self.offsets = offsets
         self.lengths = lengths
         self._fd = os.open(file, os.O_RDONLY)
+        self._recent: dict[int, Paper] = {}
+        self._lock = threading.Lock()  # searches run in threads
+
+    def forget(self) -> None:
+        """Drop the papers kept parsed (a benchmark's cold reads)."""
+        self._recent = {}
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
@@ -313,6 +322,18 @@ class CorpusRows(Sequence[Paper]):
     def __getitem__(self, row: int | slice) -> Paper | list[Paper]:
         if isinstance(row, slice):
             return [self[i] for i in range(*row.indices(len(self)))]
+        row = range(len(self))[row]  # an IndexError past the end, negatives from the end
+        with self._lock:
+            paper = self._recent.get(row)
+        if paper is None:
+            paper = self._read(row)
+            with self._lock:
+                if len(self._recent) >= self.CACHED:
+                    self._recent.pop(next(iter(self._recent)), None)
+                self._recent[row] = paper
+        return paper
+
+    def _read(self, row: int) -> Paper:
         offset = int(self.offsets[row])
         raw = os.pread(self._fd, int(self.lengths[row]), offset)
         text = raw.decode("utf-8", errors="replace")

@@ -65,7 +65,7 @@ def cache(tmp_path: Path) -> str:
 
 def test_the_memory_mapped_index_equals_the_in_ram_one(daily_corpus: Path, cache: str) -> None:
     mapped, warm = open_index(daily_corpus, cache)
-    assert not warm and isinstance(mapped.data, np.memmap)
+    assert not warm and isinstance(mapped.data.base, np.memmap)  # file-backed, not copied
     built = in_ram(daily_corpus)
     assert_same_index(mapped, built)
     for query in QUERIES:  # and both equal the scipy column sum the index used before

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -165,9 +166,16 @@ def measure_point(corpus: Path, records: int, work: Path, *, runs: bool = True) 
 
 
 def run_scale_bench(
-    source: Path, sizes: list[int], work: Path, *, runs: bool = True, keep: bool = False
+    source: Path,
+    sizes: list[int],
+    work: Path,
+    *,
+    runs: bool = True,
+    keep: bool = False,
+    on_point: Callable[[ScalePoint], None] | None = None,
 ) -> ScaleBench:
-    """Measure each size in ``sizes`` (records; 0 means the source itself, 1x)."""
+    """Measure each size in ``sizes`` (records; 0 means the source itself, 1x); ``on_point``
+    hears of each as it is measured (the largest take an hour)."""
     from sovereign_agents.corpus import load_corpus
 
     _, report = load_corpus(source)
@@ -176,14 +184,16 @@ def run_scale_bench(
     for n in sizes:
         if n == 0:
             points.append(measure_point(source, report.records + report.merged, work, runs=runs))
-            continue
-        corpus = work / GENERATED.format(n=n)
-        generate(source, n, corpus)
-        try:
-            points.append(measure_point(corpus, n, work, runs=runs))
-        finally:
-            if not keep:
-                corpus.unlink(missing_ok=True)
+        else:
+            corpus = work / GENERATED.format(n=n)
+            generate(source, n, corpus)
+            try:
+                points.append(measure_point(corpus, n, work, runs=runs))
+            finally:
+                if not keep:
+                    corpus.unlink(missing_ok=True)
+        if on_point is not None:
+            on_point(points[-1])
     return ScaleBench(
         source=str(source), source_records=report.records, cpus=os.cpu_count() or 1, points=points
     )
@@ -219,7 +229,9 @@ def _main(argv: list[str]) -> None:
         print(json.dumps({"papers": len(index.papers)}))
         return
     seconds = []
+    forget = getattr(index.papers, "forget", lambda: None)
     for query in FIXED_QUERIES * 5:
+        forget()  # every query reads its papers from the corpus file, none kept parsed
         started = time.perf_counter()
         index.top(query, 10)
         seconds.append(time.perf_counter() - started)

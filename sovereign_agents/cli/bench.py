@@ -140,7 +140,7 @@ def _scale(
     keep: bool,
     as_json: bool,
 ) -> None:
-    from sovereign_agents.bench.scale import markdown, run_scale_bench
+    from sovereign_agents.bench.scale import ScalePoint, markdown, run_scale_bench
     from sovereign_agents.cache import cache_location
     from sovereign_agents.corpus import corpus_file
 
@@ -153,7 +153,15 @@ def _scale(
     work = workdir or cache_location()[0] / "bench-scale"
     if not as_json:
         err.print(f"scale bench in {work}: sizes {', '.join(map(str, sizes))} ...")
-    bench = run_scale_bench(corpus, sizes, work, runs=not no_runs, keep=keep)
+
+    def progress(point: ScalePoint) -> None:
+        err.print(
+            f"measured {point.records:,} records: {point.model_dump_json()}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+    bench = run_scale_bench(corpus, sizes, work, runs=not no_runs, keep=keep, on_point=progress)
     if as_json:
         print(bench.model_dump_json(indent=2))
     else:

@@ -44,7 +44,9 @@ from sovereign_agents.corpus import (
     parse_line,
     read_lines,
 )
+from sovereign_agents.schemas import Paper
 from sovereign_agents.search.index_file import ArrayFileWriter, SortedStrings
+from sovereign_agents.text import analyze
 
 CHUNK = 1 << 22  # postings per read-back chunk of the spill files
 LINES_PER_BATCH = 2000  # lines parsed and analysed per batch (per task of a worker)
@@ -96,10 +98,14 @@ class _Analysed:
     counts: np.ndarray  # how often each occurs in its record
 
 
+def indexed_terms(paper: Paper) -> list[str]:
+    """The terms a paper is indexed under; the title counts twice, as the densest statement
+    of what a paper is about."""
+    return analyze(f"{paper.title}. {paper.title}. {paper.abstract}")
+
+
 def analyse(lines: list[Line]) -> _Analysed:
     """Parse a batch of lines and count each record's index terms (``indexed_terms``)."""
-    from sovereign_agents.search.local import indexed_terms
-
     vocabulary: dict[str, int] = {}
     docs: list[tuple[int, int, str, int | None, int, str]] = []
     bad: list[tuple[int, str]] = []

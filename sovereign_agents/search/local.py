@@ -37,7 +37,7 @@ from sovereign_agents.corpus import (
 )
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
-from sovereign_agents.search.index_build import build_index_file
+from sovereign_agents.search.index_build import build_index_file, indexed_terms
 from sovereign_agents.search.index_file import SortedStrings, open_array_file
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
@@ -55,12 +55,6 @@ def index_file_name(sha256: str) -> str:
     """The cache file of a corpus's index: keyed by the index format, the analyzer that made
     its terms and the corpus file's content."""
     return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.idx"
-
-
-def indexed_terms(paper: Paper) -> list[str]:
-    """The terms a paper is indexed under; the title counts twice, as the densest statement
-    of what a paper is about."""
-    return analyze(f"{paper.title}. {paper.title}. {paper.abstract}")
 
 
 def _as_is(terms: list[str]) -> list[str]:
@@ -209,7 +203,8 @@ class BM25Index:
 
     def columns(self, query: str) -> list[int]:
         """The query's terms that are in the index, as columns (repeats kept)."""
-        return [self.vocabulary[t] for t in analyze(query) if t in self.vocabulary]
+        found = (self.vocabulary.get(t) for t in analyze(query))
+        return [column for column in found if column is not None]
 
     def scores(self, query: str) -> np.ndarray:
         """Every paper's BM25 score for ``query`` (float32, one per row): the sum of the
