@@ -5,6 +5,11 @@ Two formats are read, detected per line:
 * the Kaggle ``arxiv-metadata-oai-snapshot`` format (``abstract``, ``categories`` as a
   space-separated string, ``authors`` as a string, ``versions``);
 * the daily-listing scraper format (``summary``, ``abs``, ``categories`` and ``authors`` lists).
+
+Files are read as a stream (``read_lines`` -> ``read_entries``), one record in memory at a
+time, each line's byte offset kept so the record can be read back alone (``CorpusRows``, the
+index's document store). Records of one work are merged (``Merger``): versions of an arXiv id,
+and the same title and abstract under another id. ``load_corpus`` holds a whole (small) file.
 """
 
 from __future__ import annotations

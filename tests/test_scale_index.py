@@ -70,6 +70,7 @@ def test_the_memory_mapped_index_equals_the_in_ram_one(daily_corpus: Path, cache
     assert_same_index(mapped, built)
     for query in QUERIES:  # and both equal the scipy column sum the index used before
         assert np.array_equal(built.scores(query), scipy_sum(built, query)), query
+        assert np.array_equal(mapped.scores(query), scipy_sum(mapped, query)), query
     # another process (memo cleared) opens the same file, equal again
     local.clear_memo()
     again, warm = open_index(daily_corpus, cache)
