@@ -232,3 +232,50 @@ def cached_arrays(
     except OSError as exc:  # a read-only or full disk costs speed, not the run
         log.warning("could not write cache file %s: %s", path, exc)
     return Cached(value, hit=False, note=note)
+
+
+def cached_file(
+    path: Path,
+    *,
+    build: Callable[[Path], Any],
+    load: Callable[[Path], T],
+) -> Cached[T]:
+    """The value in the file at ``path`` (``load`` opens it, e.g. memory-mapped), or the
+    file built (``build`` writes it) and then opened. The file is written under a temporary
+    name and renamed into place, so a reader never sees half of it.
+
+    ``load`` validates and raises on a mismatch; then, and on any unreadable file, the file is
+    rebuilt and replaced, with a note saying so (as ``cached_arrays``). A cache folder that
+    cannot be written costs a private temporary copy, not the run.
+    """
+    note = None
+    if path.exists():
+        try:
+            return Cached(load(path), hit=True)
+        except Exception as exc:  # any damage or mismatch: distrust the file, rebuild it
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            note = f"cache file {path} was unusable ({reason}); rebuilt it"
+            log.warning(note)
+            with contextlib.suppress(OSError):
+                path.unlink()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+    except OSError as exc:  # a read-only cache folder: build in a private temporary one
+        log.warning("could not write cache file %s: %s", path, exc)
+        folder = Path(tempfile.mkdtemp(prefix="sovereign-index-"))
+        private = folder / path.name
+        build(private)
+        value = load(private)
+        with contextlib.suppress(OSError):
+            private.unlink()  # the open mapping keeps the data until the process ends
+            folder.rmdir()
+        return Cached(value, hit=False, note=note)
+    try:
+        build(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return Cached(load(path), hit=False, note=note)

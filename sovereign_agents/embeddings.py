@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from sovereign_agents.http_limits import HttpLimits
 
 LSA_VERSION = 1  # the format of a cached corpus LSA (npz)
+# a corpus LSA is fitted on at most this many papers, spread evenly over the corpus (all of
+# a smaller one): the vectorizer and SVD of 2.8M abstracts would not fit in memory, and
+# only the lexical candidates of a query are ever projected
+LSA_SAMPLE = 20_000
 
 
 def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -140,7 +144,7 @@ def corpus_lsa(
     cache: str | None,
     notes: list[str] | None = None,
 ) -> LSAEmbeddings:
-    """LSA fitted on a whole corpus, cached on disk (npz) by the corpus hash, the dim and the
+    """LSA fitted on a corpus (or its sample, ``BM25Index.sample(LSA_SAMPLE)``), cached on disk (npz) by the corpus hash, the dim and the
     analyzer version.
 
     ``texts`` may be a function, called only when the model has to be fitted. A damaged or

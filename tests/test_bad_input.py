@@ -208,3 +208,19 @@ def test_a_broken_trace_is_one_clear_line(content: str, tmp_path: Path) -> None:
     (tmp_path / "trace.jsonl").write_text(content + "\n")
     line = clean_failure(sovereign("trace", "show", str(tmp_path)))
     assert "trace.jsonl" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ((), "--corpus PATH is required"),
+        (("--corpus", "missing.jsonl"), "corpus file not found"),
+        (("--corpus", "{kaggle}", "--records", "-5"), "--records must be >= 0"),
+    ],
+)
+def test_bench_scale_bad_input_is_one_clear_line(
+    args: tuple[str, ...], says: str, kaggle_corpus: Path
+) -> None:
+    argv = [a.replace("{kaggle}", str(kaggle_corpus)) for a in args]
+    line = clean_failure(sovereign("bench", "scale", *argv))
+    assert says in line

@@ -126,6 +126,15 @@ def nan_weights(good: Path, target: Path, marker: Path) -> None:
     np.savez(target, **arrays)
 
 
+def nan_index_weights(good: Path, target: Path, marker: Path) -> None:
+    """The right index file with its first weight poisoned (whole, right key, NaN inside)."""
+    data = good.read_bytes()
+    length = int.from_bytes(data[8:16], "little")
+    header = json.loads(data[16 : 16 + length])
+    at = -(-(16 + length) // 64) * 64 + int(header["arrays"]["data"]["offset"])
+    target.write_bytes(data[:at] + np.array([np.nan], dtype="<f4").tobytes() + data[at + 4 :])
+
+
 def lsa_file_as_index(good: Path, target: Path, marker: Path) -> None:
     """A valid cache file of the wrong kind: the LSA npz where the BM25 index belongs."""
     lsa = next(good.parent.glob("lsa-*.npz"))
@@ -138,7 +147,7 @@ INDEX_DAMAGE: list[Damage] = [
     random_bytes,
     planted_pickle,
     lsa_file_as_index,
-    nan_weights,
+    nan_index_weights,
 ]
 LSA_DAMAGE: list[Damage] = [truncated, random_bytes, planted_pickle, lsa_of_other_dim, nan_weights]
 

@@ -98,7 +98,7 @@ def test_bm25_ranks_topical_papers_first(daily_corpus: Path) -> None:
 
 def test_index_is_cached_on_disk_by_corpus_hash(daily_corpus: Path, isolated_cache: Path) -> None:
     index, _ = open_index(daily_corpus)
-    cached = list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.npz"))
+    cached = list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.idx"))
     assert len(cached) == 1
 
 
@@ -109,14 +109,14 @@ def test_an_index_built_by_another_analyzer_is_not_reused(
     from sovereign_agents.text import ANALYZER_VERSION
 
     index, _ = open_index(daily_corpus)
-    (built,) = isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.npz")
+    (built,) = isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.idx")
     assert f"-a{ANALYZER_VERSION}-" in built.name
     # the same corpus under an older analyzer version: a cache miss, built again
     local.clear_memo()
     monkeypatch.setattr(local, "ANALYZER_VERSION", ANALYZER_VERSION - 1)
     _, warm = open_index(daily_corpus)
     assert not warm
-    assert len(list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.npz"))) == 2
+    assert len(list(isolated_cache.glob(f"bm25-*-{index.sha256[:24]}.idx"))) == 2
 
 
 def test_bm25_matches_the_textbook_formula() -> None:

@@ -15,6 +15,7 @@ from sovereign_agents.errors import InputError
 class Measure(StrEnum):
     all = "all"
     imports = "import"
+    scale = "scale"
 
 
 def bench_command(
@@ -22,7 +23,8 @@ def bench_command(
         Measure,
         typer.Argument(
             help="all: every benchmark (needs --corpus); import: only the fresh-process import "
-            "and CLI start-up times"
+            "and CLI start-up times; scale: the local corpus index at N records (--records), "
+            "replicated from --corpus"
         ),
     ] = Measure.all,
     corpus: Annotated[
@@ -39,6 +41,26 @@ def bench_command(
     import_repeats: Annotated[
         int, typer.Option(help="fresh processes per import measure (the median is reported)")
     ] = 5,
+    records: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="scale: corpus sizes to measure, repeatable (0: --corpus itself, 1x); "
+            "default 0 and 100000"
+        ),
+    ] = None,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            help="scale: where generated corpora and indexes go (default: the cache folder's "
+            "bench-scale/); never the repository"
+        ),
+    ] = None,
+    no_runs: Annotated[
+        bool, typer.Option("--no-runs", help="scale: skip the `sovereign run` measures")
+    ] = False,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="scale: keep the generated corpora for the next time")
+    ] = False,
     async_only: Annotated[
         bool,
         typer.Option(
@@ -56,6 +78,9 @@ def bench_command(
     with reported():
         if import_repeats < 1:
             raise InputError("--import-repeats must be >= 1")
+        if measure is Measure.scale:
+            _scale(corpus, records, workdir, no_runs=no_runs, keep=keep, as_json=as_json)
+            return
         if measure is Measure.imports:
             if not as_json:
                 err.print("timing fresh imports and CLI start-up ...")
@@ -104,3 +129,40 @@ def _async_only(corpus: Path, latency: float, as_json: bool) -> None:
     lines = ["| measure | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in markdown_rows(bench)]
     out.print("\n".join(lines), soft_wrap=True, markup=False)
+
+
+def _scale(
+    corpus: Path | None,
+    records: list[int] | None,
+    workdir: Path | None,
+    *,
+    no_runs: bool,
+    keep: bool,
+    as_json: bool,
+) -> None:
+    from sovereign_agents.bench.scale import ScalePoint, markdown, run_scale_bench
+    from sovereign_agents.cache import cache_location
+    from sovereign_agents.corpus import corpus_file
+
+    if corpus is None:
+        raise InputError("--corpus PATH is required: the records to replicate")
+    corpus_file(corpus)
+    sizes = records if records else [0, 100_000]
+    if any(n < 0 for n in sizes):
+        raise InputError("--records must be >= 0 (0: the corpus itself)")
+    work = workdir or cache_location()[0] / "bench-scale"
+    if not as_json:
+        err.print(f"scale bench in {work}: sizes {', '.join(map(str, sizes))} ...")
+
+    def progress(point: ScalePoint) -> None:
+        err.print(
+            f"measured {point.records:,} records: {point.model_dump_json()}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+    bench = run_scale_bench(corpus, sizes, work, runs=not no_runs, keep=keep, on_point=progress)
+    if as_json:
+        print(bench.model_dump_json(indent=2))
+    else:
+        out.print(markdown(bench), soft_wrap=True, markup=False)

@@ -94,7 +94,6 @@ def run(
 ) -> None:
     """Run the research graph and write report.md, report.json, report.html and trace.jsonl."""
     from sovereign_agents.context import Context, layered
-    from sovereign_agents.corpus import load_corpus
     from sovereign_agents.engines import validate_specs
     from sovereign_agents.nodes.plan import check_goal
     from sovereign_agents.runner import run_research
@@ -119,7 +118,10 @@ def run(
         validate_specs(context)
         spec = checkpointer_spec(checkpointer)
         if corpus is not None:
-            load_corpus(corpus)  # a clear error now rather than inside the graph
+            from sovereign_agents.search.local import open_index
+
+            # a clear error now rather than inside the graph; the graph then finds it open
+            open_index(corpus, context.cache_dir)
         with guarded(out_dir):
             result = run_research(
                 goal,

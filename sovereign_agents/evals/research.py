@@ -243,12 +243,15 @@ def default_workers() -> int:
 def warm_caches(corpus: Path, cache: str | None) -> None:
     """Build the corpus's BM25 index and LSA once, before the workers load them from disk."""
     from sovereign_agents.context import Context
-    from sovereign_agents.embeddings import corpus_lsa
+    from sovereign_agents.embeddings import LSA_SAMPLE, corpus_lsa
     from sovereign_agents.search.local import open_index
 
     index, _ = open_index(corpus, cache)
     corpus_lsa(
-        index.sha256, lambda: [p.text for p in index.papers], Context().models.lsa_dim, cache
+        index.sha256,
+        lambda: [p.text for p in index.sample(LSA_SAMPLE)],
+        Context().models.lsa_dim,
+        cache,
     )
 
 

@@ -11,6 +11,7 @@ from langgraph.types import Send
 
 from sovereign_agents.context import Context
 from sovereign_agents.embeddings import (
+    LSA_SAMPLE,
     LSAEmbeddings,
     corpus_lsa,
     cosine_to,
@@ -59,7 +60,8 @@ def embedder(context: Context, texts: list[str]) -> tuple[Embeddings, list[Uncer
     backend = search_backend(context)
     if hasattr(backend, "index"):  # the local corpus: LSA fitted on the whole corpus
         index = backend.index
-        texts_of = lambda: [p.text for p in index.papers]  # noqa: E731 (only on a cache miss)
+        # fitted on at most LSA_SAMPLE papers of the corpus; only on a cache miss
+        texts_of = lambda: [p.text for p in index.sample(LSA_SAMPLE)]  # noqa: E731
         healed: list[str] = []
         model = corpus_lsa(
             index.sha256, texts_of, context.models.lsa_dim, context.cache_dir, healed

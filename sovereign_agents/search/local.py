@@ -1,42 +1,44 @@
-"""Local corpus search: vectorised BM25 over arXiv metadata, index cached on disk.
+"""Local corpus search: vectorised BM25 over arXiv metadata, its index a memory-mapped file.
 
-The index is one sparse matrix of BM25 term weights (documents x terms). A query's scores
-are the sum of the columns of its terms: one sparse slice and a sum, no Python loop over
-documents. The index is built once per corpus file and cached under the cache folder,
-keyed by the file's sha256 and the analyzer's version (``text.ANALYZER_VERSION``), so a
-second run (or process) loads it instead of rebuilding. The cache is an npz of plain arrays
-(no pickle), validated on load and rebuilt when damaged.
+The index is one sparse matrix of BM25 term weights (documents x terms), stored by column
+(term): a query's scores are the sum of its terms' columns, no Python loop over documents.
+It is built once per corpus file, streaming (``index_build``: never the whole corpus in
+memory), into one file under the cache folder keyed by the file's sha256, the format and
+the analyzer's version (``text.ANALYZER_VERSION``). A later run (or process) opens that file
+memory-mapped (``index_file``): it reads the pages its queries touch, not the whole index.
+The papers are not copied: the index keeps the byte offset of each kept record's line and
+reads the line back from the corpus file (``corpus.CorpusRows``). A damaged or mismatched
+index file is rebuilt and the run says so.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import TypeAdapter
 
-from sovereign_agents.cache import (
-    CacheInvalid,
-    cache_dir,
-    cached_arrays,
-    expect_array,
-    expect_meta,
-    from_json_bytes,
-    json_bytes,
-)
+from sovereign_agents.cache import CacheInvalid, cache_dir, cached_file, expect_meta
 from sovereign_agents.corpus import (
+    CorpusRows,
     LoadReport,
     corpus_file,
     file_sha256,
-    load_corpus,
     split_arxiv_id,
 )
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
+from sovereign_agents.search.index_build import build_index_file, indexed_terms
+from sovereign_agents.search.index_file import SortedStrings, open_array_file
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
 
@@ -45,20 +47,14 @@ if TYPE_CHECKING:
 
     from sovereign_agents.context import Context
 
-INDEX_VERSION = 4  # 4: npz (plain arrays + JSON), was a pickle
-_PAPER_LIST = TypeAdapter(list[Paper])
+INDEX_VERSION = 5  # 5: one memory-mapped file of arrays (index_file); 4: npz; 3: pickle
+FULL_CHECK = 1 << 24  # postings up to which opening checks every weight and row number
 
 
 def index_file_name(sha256: str) -> str:
     """The cache file of a corpus's index: keyed by the index format, the analyzer that made
     its terms and the corpus file's content."""
-    return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.npz"
-
-
-def indexed_terms(paper: Paper) -> list[str]:
-    """The terms a paper is indexed under; the title counts twice, as the densest statement
-    of what a paper is about."""
-    return analyze(f"{paper.title}. {paper.title}. {paper.abstract}")
+    return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.idx"
 
 
 def _as_is(terms: list[str]) -> list[str]:
@@ -67,10 +63,17 @@ def _as_is(terms: list[str]) -> list[str]:
 
 @dataclass
 class BM25Index:
-    papers: list[Paper]
-    ids: dict[str, int]
-    vocabulary: dict[str, int]
-    weights: sp.csc_matrix  # documents x terms, BM25 weight of each term in each document
+    """BM25 weights by column (term): ``indptr`` (terms + 1), ``rows`` and ``data`` (one per
+    posting, rows ascending within a column). ``papers[row]``, ``ids[paper id] -> row``
+    (merged ids too), ``vocabulary[term] -> column``: plain containers when built in memory,
+    views over the memory-mapped file when opened from disk."""
+
+    papers: Sequence[Paper]
+    ids: Mapping[str, int]
+    vocabulary: Mapping[str, int]
+    indptr: np.ndarray
+    rows: np.ndarray
+    data: np.ndarray
     sha256: str
     source: str
     load_report: LoadReport
@@ -88,7 +91,8 @@ class BM25Index:
         b: float = 0.75,
         tokens: list[list[str]] | None = None,
     ) -> BM25Index:
-        """Index ``papers``; ``tokens`` (``indexed_terms`` of each paper) skips the analysis."""
+        """Index ``papers`` in memory; ``tokens`` (``indexed_terms`` of each paper) skips the
+        analysis. ``index_build`` streams a file into the same weights, to the bit."""
         import scipy.sparse as sp
         from sklearn.feature_extraction.text import CountVectorizer
 
@@ -112,90 +116,107 @@ class BM25Index:
         rows = np.repeat(np.arange(n_docs), np.diff(tf.indptr))
         data = tf.data * (k1 + 1) / (tf.data + norm[rows]) * idf[tf.indices]
         weights = sp.csr_matrix((data, tf.indices, tf.indptr), shape=tf.shape).tocsc()
+        weights.sort_indices()
         return cls(
             papers=papers,
             ids={p.id: i for i, p in enumerate(papers)},
             vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
-            weights=weights,
+            indptr=np.asarray(weights.indptr, dtype=np.int64),
+            rows=np.asarray(weights.indices, dtype=np.int32),
+            data=np.asarray(weights.data, dtype=np.float32),
             sha256=sha256,
             source=source,
             load_report=report,
             build_seconds=time.perf_counter() - started,
         )
 
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The index as plain arrays (see ``from_arrays``): nothing that can run code."""
-        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        meta = {
-            "kind": "bm25",
-            "version": INDEX_VERSION,
-            "sha256": self.sha256,
-            "source": self.source,
-            "build_seconds": self.build_seconds,
-            "load_report": asdict(self.load_report),
-        }
-        return {
-            "meta": json_bytes(meta),
-            "papers": json_bytes([p.model_dump(mode="json") for p in self.papers]),
-            "terms": json_bytes(terms),
-            "data": np.asarray(self.weights.data, dtype=np.float32),
-            "indices": np.asarray(self.weights.indices, dtype=np.int64),
-            "indptr": np.asarray(self.weights.indptr, dtype=np.int64),
-        }
-
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], *, sha256: str) -> BM25Index:
-        """An index from ``to_arrays`` output, every part checked; ``CacheInvalid`` if not
-        exactly an index of the corpus with this sha256 in this format version."""
-        import scipy.sparse as sp
-
-        meta = expect_meta(
-            from_json_bytes(arrays["meta"]), kind="bm25", version=INDEX_VERSION, sha256=sha256
-        )
-        papers = _PAPER_LIST.validate_json(
-            expect_array(arrays, "papers", kind="u", shape=(None,)).tobytes()
-        )
-        terms = from_json_bytes(arrays["terms"])
-        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
-            raise CacheInvalid("terms is not a list of strings")
-        ids = {p.id: i for i, p in enumerate(papers)}
-        vocabulary = {t: i for i, t in enumerate(terms)}
-        if not papers or len(ids) != len(papers) or len(vocabulary) != len(terms):
-            raise CacheInvalid("no papers, or duplicate paper ids or terms")
-        data = expect_array(arrays, "data", kind="f", shape=(None,), finite=True)
-        indices = expect_array(arrays, "indices", kind="i", shape=data.shape)
-        indptr = expect_array(arrays, "indptr", kind="i", shape=(len(terms) + 1,))
-        if (
-            indptr[0] != 0
-            or indptr[-1] != len(data)
-            or (np.diff(indptr) < 0).any()
-            or (len(indices) and (indices.min() < 0 or indices.max() >= len(papers)))
-            or (data < 0).any()
-        ):
-            raise CacheInvalid("the weight matrix is inconsistent (pointers, rows or weights)")
+    def open(cls, path: Path, *, sha256: str, corpus: Path) -> BM25Index:
+        """The index in the file at ``path``, memory-mapped, its papers read from ``corpus``;
+        ``CacheInvalid`` unless it is whole and exactly an index of that corpus (sha256) in
+        this format. Weights and row numbers are all checked up to ``FULL_CHECK`` postings;
+        past that only the structure (reading every posting would page the whole index in)."""
+        meta, arrays = open_array_file(path)
+        expect_meta(meta, kind="bm25", version=INDEX_VERSION, sha256=sha256)
         report = meta.get("load_report")
-        names = {f.name for f in fields(LoadReport)}
-        if not isinstance(report, dict) or set(report) != names:
+        if not isinstance(report, dict) or set(report) != {f.name for f in fields(LoadReport)}:
             raise CacheInvalid("load_report does not match LoadReport")
-        weights = sp.csc_matrix(
-            (data.astype(np.float32), indices, indptr), shape=(len(papers), len(terms))
-        )
+        names = {f"{k}_{s}" for k in ("term", "id") for s in ("bytes", "starts")}
+        want = names | {"indptr", "rows", "data", "doc_offsets", "doc_lengths", "id_rows"}
+        if set(arrays) != want:
+            raise CacheInvalid(f"arrays {sorted(arrays)}, expected {sorted(want)}")
+        vocabulary = SortedStrings(arrays["term_bytes"], arrays["term_starts"], None)
+        ids = SortedStrings(arrays["id_bytes"], arrays["id_starts"], arrays["id_rows"])
+        offsets, lengths = arrays["doc_offsets"], arrays["doc_lengths"]
+        indptr, rows, data = arrays["indptr"], arrays["rows"], arrays["data"]
+        n_docs = len(offsets)
+        if not n_docs or len(lengths) != n_docs or len(ids) < n_docs:
+            raise CacheInvalid("no papers, or fewer ids than papers")
+        if (
+            len(indptr) != len(vocabulary) + 1
+            or indptr[0] != 0
+            or indptr[-1] != len(data)
+            or len(rows) != len(data)
+            or (np.diff(indptr) < 0).any()
+        ):
+            raise CacheInvalid("the weight matrix is inconsistent (column pointers)")
+        id_rows = arrays["id_rows"]
+        if id_rows.min() < 0 or id_rows.max() >= n_docs:
+            raise CacheInvalid("an id points past the papers")
+        if (
+            lengths.min() <= 0
+            or offsets.min() < 0
+            or int((offsets + lengths).max()) > corpus.stat().st_size
+        ):
+            raise CacheInvalid("a paper's line lies outside the corpus file")
+        if (
+            len(data) <= FULL_CHECK
+            and len(data)
+            and (
+                not np.isfinite(data).all()
+                or (data < 0).any()
+                or rows.min() < 0
+                or rows.max() >= n_docs
+            )
+        ):
+            raise CacheInvalid("the weight matrix is inconsistent (rows or weights)")
         return cls(
-            papers=papers,
+            papers=CorpusRows(corpus, offsets, lengths),
             ids=ids,
             vocabulary=vocabulary,
-            weights=weights,
+            indptr=indptr,
+            rows=rows,
+            data=data,
             sha256=sha256,
             source=str(meta.get("source", "")),
             load_report=LoadReport(**report),
             build_seconds=float(meta.get("build_seconds", 0.0)),
         )
 
+    @cached_property
+    def weights(self) -> sp.csc_matrix:
+        """The weights as a scipy matrix (documents x terms) over the same arrays."""
+        import scipy.sparse as sp
+
+        shape = (len(self.papers), len(self.indptr) - 1)
+        return sp.csc_matrix((self.data, self.rows, self.indptr), shape=shape, copy=False)
+
+    def columns(self, query: str) -> list[int]:
+        """The query's terms that are in the index, as columns (repeats kept)."""
+        found = (self.vocabulary.get(t) for t in analyze(query))
+        return [column for column in found if column is not None]
+
     def scores(self, query: str) -> np.ndarray:
-        columns = [self.vocabulary[t] for t in analyze(query) if t in self.vocabulary]
-        if not columns:
-            return np.zeros(len(self.papers), dtype=np.float32)
-        return np.asarray(self.weights[:, columns].sum(axis=1)).ravel()
+        """Every paper's BM25 score for ``query`` (float32, one per row): the sum of the
+        query terms' columns, added in query order (as scipy's column sum does)."""
+        scores = np.zeros(len(self.papers), dtype=np.float32)
+        for column in self.columns(query):
+            start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+            rows = self.rows[start:end]
+            if len(rows) and (rows[0] < 0 or rows[-1] >= len(scores)):
+                raise CacheInvalid(f"index {self.sha256[:12]}: a row number out of range")
+            scores[rows] += self.data[start:end]
+        return scores
 
     def top(self, query: str, k: int) -> list[tuple[Paper, float]]:
         scores = self.scores(query)
@@ -204,7 +225,15 @@ class BM25Index:
             return []
         candidates = np.argpartition(-scores, k - 1)[:k]
         order = candidates[np.lexsort((candidates, -scores[candidates]))]
-        return [(self.papers[i], float(scores[i])) for i in order if scores[i] > 0]
+        return [(self.papers[int(i)], float(scores[i])) for i in order if scores[i] > 0]
+
+    def sample(self, limit: int) -> list[Paper]:
+        """All papers when there are at most ``limit``, else ``limit`` spread evenly over
+        the rows (the same ones every time)."""
+        n = len(self.papers)
+        if n <= limit:
+            return list(self.papers)
+        return [self.papers[int(i)] for i in np.linspace(0, n - 1, limit).round().astype(int)]
 
 
 _MEMO: dict[tuple[str, int, int], BM25Index] = {}
@@ -224,23 +253,48 @@ def open_index(path: str | Path, cache: str | None = None) -> tuple[BM25Index, b
     with _MEMO_LOCK:
         if key in _MEMO:
             return _MEMO[key], True
-        sha = file_sha256(file)
+        sha = corpus_sha256(file, cache)
         cache_file = index_cache_path(sha, cache)
 
-        def build() -> BM25Index:
-            papers, report = load_corpus(file)
-            return BM25Index.build(papers, sha256=sha, source=str(file), report=report)
+        def build(target: Path) -> None:
+            meta = {"kind": "bm25", "version": INDEX_VERSION, "source": str(file)}
+            build_index_file(file, target, sha256=sha, meta=meta)
 
-        cached = cached_arrays(
-            cache_file,
-            build=build,
-            dump=BM25Index.to_arrays,
-            load=lambda arrays: BM25Index.from_arrays(arrays, sha256=sha),
+        cached = cached_file(
+            cache_file, build=build, load=lambda at: BM25Index.open(at, sha256=sha, corpus=file)
         )
         if cached.note:
             _NOTES[sha] = cached.note
         _MEMO[key] = cached.value
         return cached.value, cached.hit
+
+
+def corpus_sha256(file: Path, cache: str | None = None) -> str:
+    """The sha256 of a corpus file, hashed once per version of the file: remembered in the
+    cache folder with the file's size, modification time and inode, and trusted while those
+    stay the same (hashing the 4.5 GB arXiv snapshot takes ~10 s; a warm run must not)."""
+    stat = file.stat()
+    seen = {
+        "path": str(file),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "inode": stat.st_ino,
+    }
+    name = hashlib.blake2b(str(file).encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+    memo = cache_dir(cache) / "corpus-sha" / f"{name}.json"
+    with contextlib.suppress(OSError, ValueError):
+        known = json.loads(memo.read_text())
+        if isinstance(known, dict) and {k: known.get(k) for k in seen} == seen:
+            sha = known.get("sha256")
+            if isinstance(sha, str) and len(sha) == 64:
+                return sha
+    sha = file_sha256(file)
+    with contextlib.suppress(OSError):
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**seen, "sha256": sha}))
+        os.replace(tmp, memo)
+    return sha
 
 
 def index_cache_path(sha256: str, cache: str | None = None) -> Path:
