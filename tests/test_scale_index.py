@@ -237,6 +237,7 @@ def test_the_scale_bench_measures_each_size_and_cleans_up(
     assert [(p.records, p.papers) for p in bench.points] == [(300, 300)]
     for point in bench.points:
         assert point.index_mb > 0 and point.build.peak_rss_mb > 0 and point.search_p50_ms > 0
+        assert point.graph_search_p50_ms > 0
         assert point.first_run is None and len(point.load_before) == 3
     assert "| 300 | 300 |" in markdown(bench)
     assert sorted(p.name for p in work.iterdir()) == []  # generated corpus and caches removed
