@@ -203,6 +203,22 @@ def _write(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
             os.unlink(tmp)
 
 
+def _trusted(path: Path, load: Callable[[], T]) -> tuple[Cached[T] | None, str | None]:
+    """The cached value if ``path`` holds a good one; else (None, a note when the file was
+    there but damaged or mismatched: it is deleted, to be rebuilt)."""
+    if not path.exists():
+        return None, None
+    try:
+        return Cached(load(), hit=True), None
+    except Exception as exc:  # any damage or mismatch: distrust the file, rebuild it
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        note = f"cache file {path} was unusable ({reason}); rebuilt it"
+        log.warning(note)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None, note
+
+
 def cached_arrays(
     path: Path,
     *,
@@ -216,16 +232,9 @@ def cached_arrays(
     then, and on any unreadable file (truncated, random bytes, a pickle), the value is
     rebuilt and the file replaced. Nothing in the file is ever executed.
     """
-    note = None
-    if path.exists():
-        try:
-            return Cached(load(_read(path)), hit=True)
-        except Exception as exc:  # any damage or mismatch: distrust the file, rebuild it
-            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            note = f"cache file {path} was unusable ({reason}); rebuilt it"
-            log.warning(note)
-            with contextlib.suppress(OSError):
-                path.unlink()
+    hit, note = _trusted(path, lambda: load(_read(path)))
+    if hit is not None:
+        return hit
     value = build()
     try:
         _write(path, dump(value))
@@ -248,16 +257,9 @@ def cached_file(
     rebuilt and replaced, with a note saying so (as ``cached_arrays``). A cache folder that
     cannot be written costs a private temporary copy, not the run.
     """
-    note = None
-    if path.exists():
-        try:
-            return Cached(load(path), hit=True)
-        except Exception as exc:  # any damage or mismatch: distrust the file, rebuild it
-            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            note = f"cache file {path} was unusable ({reason}); rebuilt it"
-            log.warning(note)
-            with contextlib.suppress(OSError):
-                path.unlink()
+    hit, note = _trusted(path, lambda: load(path))
+    if hit is not None:
+        return hit
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
