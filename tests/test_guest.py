@@ -182,7 +182,7 @@ def test_concurrent_runs_and_plots_leave_the_host_as_it_was(
     assert _files_under(empty_home) == []
     where, why = cache.cache_location()
     assert not where.is_relative_to(empty_home) and "temporary" in why
-    assert any(where.glob("bm25-*.npz"))
+    assert any(where.glob("bm25-*.idx"))
 
 
 def test_cache_location_rule(
@@ -233,7 +233,7 @@ def test_the_cli_caches_where_told_and_leaves_no_default_behind(
         ["--cache-dir", str(folder), "search", "experts", "--corpus", str(kaggle_corpus)],
     )
     assert result.exit_code == 0, result.output
-    assert any(folder.glob("bm25-*.npz"))
+    assert any(folder.glob("bm25-*.idx"))
     assert _files_under(empty_home) == []
     # the in-process caller (a host that called the CLI app) gets its library default back
     assert "temporary" in cache.cache_location()[1]

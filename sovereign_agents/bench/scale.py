@@ -225,7 +225,7 @@ def markdown(bench: ScaleBench) -> str:
     return "\n".join(rows)
 
 
-def _main(argv: list[str]) -> None:
+def main(argv: list[str]) -> None:
     """The measured child processes: ``build CORPUS CACHE`` and ``search CORPUS CACHE``."""
     from sovereign_agents.bench.search import FIXED_QUERIES
     from sovereign_agents.search.local import LocalCorpusSearch, open_index
@@ -264,4 +264,4 @@ def _percentiles(seconds: list[float], prefix: str) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    _main(sys.argv[1:])
+    main(sys.argv[1:])
