@@ -39,6 +39,7 @@ from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
 from sovereign_agents.search.index_build import build_index_file, indexed_terms
 from sovereign_agents.search.index_file import SortedStrings, open_array_file
+from sovereign_agents.search.ranking import ranked_rows
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
 
@@ -220,12 +221,7 @@ class BM25Index:
 
     def top(self, query: str, k: int) -> list[tuple[Paper, float]]:
         scores = self.scores(query)
-        k = min(k, len(scores))
-        if k <= 0:
-            return []
-        candidates = np.argpartition(-scores, k - 1)[:k]
-        order = candidates[np.lexsort((candidates, -scores[candidates]))]
-        return [(self.papers[int(i)], float(scores[i])) for i in order if scores[i] > 0]
+        return [(self.papers[int(i)], float(scores[i])) for i in ranked_rows(scores, k)]
 
     def sample(self, limit: int) -> list[Paper]:
         """All papers when there are at most ``limit``, else ``limit`` spread evenly over

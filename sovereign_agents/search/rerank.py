@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sovereign_agents.search.ranking import ranked_rows
 from sovereign_agents.text import STOP_WORDS, analyze, split_sentences, tokens
 
 if TYPE_CHECKING:
@@ -303,16 +304,6 @@ def _weighted_scores(index: BM25Index, weights: dict[str, float]) -> np.ndarray:
     return np.asarray(index.weights[:, columns] @ values).ravel()
 
 
-def _top_rows(scores: np.ndarray, depth: int) -> np.ndarray:
-    """Rows of the ``depth`` best positive scores, best first, ties by row."""
-    depth = min(depth, len(scores))
-    if depth <= 0:
-        return np.zeros(0, dtype=np.int64)
-    rows = np.argpartition(-scores, depth - 1)[:depth]
-    rows = rows[np.lexsort((rows, -scores[rows]))]
-    return rows[scores[rows] > 0]
-
-
 def _ranks(top: np.ndarray, rows: np.ndarray, depth: int) -> np.ndarray:
     """The 0-based position of each of ``rows`` in ``top`` (a ranked list), ``depth`` when
     absent."""
@@ -330,7 +321,7 @@ def rm3_query(
     expanded: defaultdict[str, float] = defaultdict(float)
     for term, n in known.items():
         expanded[term] += params.original_weight * n / total
-    feedback_rows = _top_rows(bm25, params.fb_docs)
+    feedback_rows = ranked_rows(bm25, params.fb_docs)
     mass = float(bm25[feedback_rows].sum())
     if mass <= 0 or params.fb_terms == 0:
         return dict(expanded)
@@ -358,7 +349,7 @@ def candidates(index: BM25Index, query: str, params: RerankParams) -> Candidates
         empty = np.zeros(0)
         return Candidates(np.zeros(0, dtype=np.int64), empty, np.zeros((0, len(FEATURES))))
     rm3 = _weighted_scores(index, expanded)
-    bm25_top, rm3_top = _top_rows(bm25, params.depth), _top_rows(rm3, params.depth)
+    bm25_top, rm3_top = ranked_rows(bm25, params.depth), ranked_rows(rm3, params.depth)
     rows = np.union1d(bm25_top, rm3_top)
     distinct = [t for t in dict.fromkeys(terms) if t in index.vocabulary]
     idf = dict(zip(distinct, _idf(index, [index.vocabulary[t] for t in distinct]), strict=True))
