@@ -103,7 +103,7 @@ def test_rm3_keeps_the_query_and_adds_feedback_terms(daily_corpus: Path) -> None
     params = load_params()
     query = "mixture of experts routing"
     terms = analyze(query)
-    expanded = rm3_query(index, terms, index.scores(query), params)
+    expanded = rm3_query(index, terms, index.top_rows(index.pairs(query), params.fb_docs), params)
     known = [t for t in terms if t in index.vocabulary]
     assert sum(expanded[t] for t in known) >= params.original_weight - 1e-9
     assert set(expanded) - set(known)  # feedback brought new terms

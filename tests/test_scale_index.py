@@ -38,7 +38,7 @@ def assert_same_index(mapped: BM25Index, built: BM25Index) -> None:
     assert dict(mapped.vocabulary.items()) == dict(built.vocabulary.items())
     assert [p.id for p in mapped.papers] == [p.id for p in built.papers]
     assert mapped.papers[len(built.papers) - 1] == built.papers[-1]
-    for name in ("indptr", "rows", "data"):
+    for name in ("indptr", "rows", "data", "max_weight"):
         assert np.array_equal(getattr(mapped, name), getattr(built, name)), name
     assert mapped.load_report.records == built.load_report.records
     assert mapped.load_report.skipped == built.load_report.skipped

@@ -293,6 +293,7 @@ def _write(
         "indptr": ("<i8", len(indptr)),
         "rows": ("<i4", nnz),
         "data": ("<f4", nnz),
+        "max_weight": ("<f4", len(order)),  # each column's largest weight (pruned top-k)
         "doc_offsets": ("<i8", n_docs),
         "doc_lengths": ("<i8", n_docs),
         "id_bytes": ("|u1", len(id_bytes)),
@@ -318,6 +319,8 @@ def _write(
             )
             writer.write("rows", rows_out, at=int(indptr[lo]))
             writer.write("data", data_out, at=int(indptr[lo]))
+            top = np.maximum.reduceat(data_out, indptr[lo:hi] - indptr[lo])
+            writer.write("max_weight", top, at=lo)
         writer.update_meta(build_seconds=round(time.perf_counter() - started, 3))
 
 

@@ -37,9 +37,9 @@ from sovereign_agents.corpus import (
 )
 from sovereign_agents.errors import ConfigError
 from sovereign_agents.schemas import Paper, Uncertainty
+from sovereign_agents.search import topk
 from sovereign_agents.search.index_build import build_index_file, indexed_terms
 from sovereign_agents.search.index_file import SortedStrings, open_array_file
-from sovereign_agents.search.ranking import ranked_rows
 from sovereign_agents.text import ANALYZER_VERSION, analyze
 from sovereign_agents.wording import count
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from sovereign_agents.context import Context
 
-INDEX_VERSION = 5  # 5: one memory-mapped file of arrays (index_file); 4: npz; 3: pickle
+INDEX_VERSION = 6  # 6: + each term's max weight; 5: one memory-mapped file; 4: npz; 3: pickle
 FULL_CHECK = 1 << 24  # postings up to which opening checks every weight and row number
 
 
@@ -58,6 +58,15 @@ def index_file_name(sha256: str) -> str:
     return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.idx"
 
 
+def column_max(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Each column's largest weight (0 for an empty column), float32."""
+    out = np.zeros(len(indptr) - 1, dtype=np.float32)
+    full = np.flatnonzero(np.diff(indptr) > 0)
+    if len(full):
+        out[full] = np.maximum.reduceat(data, indptr[full])
+    return out
+
+
 def _as_is(terms: list[str]) -> list[str]:
     return terms
 
@@ -65,7 +74,8 @@ def _as_is(terms: list[str]) -> list[str]:
 @dataclass
 class BM25Index:
     """BM25 weights by column (term): ``indptr`` (terms + 1), ``rows`` and ``data`` (one per
-    posting, rows ascending within a column). ``papers[row]``, ``ids[paper id] -> row``
+    posting, rows ascending within a column), ``max_weight`` (each column's largest weight,
+    the bound that lets ``top`` skip most postings: ``topk``). ``papers[row]``, ``ids[paper id] -> row``
     (merged ids too), ``vocabulary[term] -> column``: plain containers when built in memory,
     views over the memory-mapped file when opened from disk."""
 
@@ -75,6 +85,7 @@ class BM25Index:
     indptr: np.ndarray
     rows: np.ndarray
     data: np.ndarray
+    max_weight: np.ndarray
     sha256: str
     source: str
     load_report: LoadReport
@@ -118,13 +129,16 @@ class BM25Index:
         data = tf.data * (k1 + 1) / (tf.data + norm[rows]) * idf[tf.indices]
         weights = sp.csr_matrix((data, tf.indices, tf.indptr), shape=tf.shape).tocsc()
         weights.sort_indices()
+        indptr = np.asarray(weights.indptr, dtype=np.int64)
+        data = np.asarray(weights.data, dtype=np.float32)
         return cls(
             papers=papers,
             ids={p.id: i for i, p in enumerate(papers)},
             vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
-            indptr=np.asarray(weights.indptr, dtype=np.int64),
+            indptr=indptr,
             rows=np.asarray(weights.indices, dtype=np.int32),
-            data=np.asarray(weights.data, dtype=np.float32),
+            data=data,
+            max_weight=column_max(indptr, data),
             sha256=sha256,
             source=source,
             load_report=report,
@@ -143,13 +157,15 @@ class BM25Index:
         if not isinstance(report, dict) or set(report) != {f.name for f in fields(LoadReport)}:
             raise CacheInvalid("load_report does not match LoadReport")
         names = {f"{k}_{s}" for k in ("term", "id") for s in ("bytes", "starts")}
-        want = names | {"indptr", "rows", "data", "doc_offsets", "doc_lengths", "id_rows"}
+        want = names | {"indptr", "rows", "data", "max_weight"}
+        want |= {"doc_offsets", "doc_lengths", "id_rows"}
         if set(arrays) != want:
             raise CacheInvalid(f"arrays {sorted(arrays)}, expected {sorted(want)}")
         vocabulary = SortedStrings(arrays["term_bytes"], arrays["term_starts"], None)
         ids = SortedStrings(arrays["id_bytes"], arrays["id_starts"], arrays["id_rows"])
         offsets, lengths = arrays["doc_offsets"], arrays["doc_lengths"]
         indptr, rows, data = arrays["indptr"], arrays["rows"], arrays["data"]
+        max_weight = arrays["max_weight"]
         n_docs = len(offsets)
         if not n_docs or len(lengths) != n_docs or len(ids) < n_docs:
             raise CacheInvalid("no papers, or fewer ids than papers")
@@ -159,6 +175,8 @@ class BM25Index:
             or indptr[-1] != len(data)
             or len(rows) != len(data)
             or (np.diff(indptr) < 0).any()
+            or len(max_weight) != len(vocabulary)
+            or not np.isfinite(max_weight).all()
         ):
             raise CacheInvalid("the weight matrix is inconsistent (column pointers)")
         id_rows = arrays["id_rows"]
@@ -178,6 +196,7 @@ class BM25Index:
                 or (data < 0).any()
                 or rows.min() < 0
                 or rows.max() >= n_docs
+                or not np.array_equal(max_weight, column_max(indptr, data))
             )
         ):
             raise CacheInvalid("the weight matrix is inconsistent (rows or weights)")
@@ -188,6 +207,7 @@ class BM25Index:
             indptr=indptr,
             rows=rows,
             data=data,
+            max_weight=max_weight,
             sha256=sha256,
             source=str(meta.get("source", "")),
             load_report=LoadReport(**report),
@@ -207,21 +227,26 @@ class BM25Index:
         found = (self.vocabulary.get(t) for t in analyze(query))
         return [column for column in found if column is not None]
 
+    def pairs(self, query: str) -> list[tuple[int, float]]:
+        """The query as ``topk`` reads it: each of its terms' columns, factor 1."""
+        return [(column, 1.0) for column in self.columns(query)]
+
     def scores(self, query: str) -> np.ndarray:
         """Every paper's BM25 score for ``query`` (float32, one per row): the sum of the
-        query terms' columns, added in query order (as scipy's column sum does)."""
-        scores = np.zeros(len(self.papers), dtype=np.float32)
-        for column in self.columns(query):
-            start, end = int(self.indptr[column]), int(self.indptr[column + 1])
-            rows = self.rows[start:end]
-            if len(rows) and (rows[0] < 0 or rows[-1] >= len(scores)):
-                raise CacheInvalid(f"index {self.sha256[:12]}: a row number out of range")
-            scores[rows] += self.data[start:end]
-        return scores
+        query terms' columns, added in query order (as scipy's column sum does). Reads every
+        posting of the query; ``top_rows`` reads few."""
+        return topk.exhaustive(self, self.pairs(query), len(self.papers))
+
+    def top_rows(self, query: Sequence[tuple[int, float]], k: int) -> topk.Ranked:
+        """The ``k`` best rows for ``query`` (``(column, factor)`` pairs) and their scores:
+        exactly ``ranked_rows`` over every paper's score, most postings unread (``topk``)."""
+        return topk.top(self, query, k, len(self.papers))
 
     def top(self, query: str, k: int) -> list[tuple[Paper, float]]:
-        scores = self.scores(query)
-        return [(self.papers[int(i)], float(scores[i])) for i in ranked_rows(scores, k)]
+        best = self.top_rows(self.pairs(query), k)
+        return [
+            (self.papers[int(r)], float(s)) for r, s in zip(best.rows, best.scores, strict=True)
+        ]
 
     def sample(self, limit: int) -> list[Paper]:
         """All papers when there are at most ``limit``, else ``limit`` spread evenly over

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sovereign_agents.search.ranking import ranked_rows
+from sovereign_agents.search import topk
+from sovereign_agents.search.topk import Ranked
 from sovereign_agents.text import STOP_WORDS, analyze, split_sentences, tokens
 
 if TYPE_CHECKING:
@@ -293,15 +294,14 @@ class Candidates:
 def _idf(index: BM25Index, columns: list[int]) -> np.ndarray:
     """BM25's IDF of term columns, from their document frequencies (as the index built it)."""
     n_docs = len(index.papers)
-    indptr = index.weights.indptr
+    indptr = index.indptr
     df = np.array([indptr[c + 1] - indptr[c] for c in columns], dtype=np.float64)
     return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
-def _weighted_scores(index: BM25Index, weights: dict[str, float]) -> np.ndarray:
-    columns = [index.vocabulary[t] for t in weights]
-    values = np.array([weights[t] for t in weights], dtype=np.float32)
-    return np.asarray(index.weights[:, columns] @ values).ravel()
+def _weighted(index: BM25Index, weights: dict[str, float]) -> list[tuple[int, float]]:
+    """An expanded query as ``topk`` reads it: (column, weight as float32), in its order."""
+    return [(index.vocabulary[t], float(np.float32(w))) for t, w in weights.items()]
 
 
 def _ranks(top: np.ndarray, rows: np.ndarray, depth: int) -> np.ndarray:
@@ -312,24 +312,26 @@ def _ranks(top: np.ndarray, rows: np.ndarray, depth: int) -> np.ndarray:
 
 
 def rm3_query(
-    index: BM25Index, terms: list[str], bm25: np.ndarray, params: RerankParams
+    index: BM25Index, terms: list[str], bm25_top: Ranked, params: RerankParams
 ) -> dict[str, float]:
     """The RM3-expanded query: term -> weight (the original query's share is
-    ``original_weight``, the feedback terms' the rest)."""
+    ``original_weight``, the feedback terms' the rest). ``bm25_top``: BM25's best rows,
+    at least ``fb_docs`` of them when there are that many."""
     known = Counter(t for t in terms if t in index.vocabulary)
     total = sum(known.values())
     expanded: defaultdict[str, float] = defaultdict(float)
     for term, n in known.items():
         expanded[term] += params.original_weight * n / total
-    feedback_rows = ranked_rows(bm25, params.fb_docs)
-    mass = float(bm25[feedback_rows].sum())
+    feedback_rows = bm25_top.rows[: params.fb_docs]
+    feedback_scores = bm25_top.scores[: params.fb_docs]
+    mass = float(feedback_scores.sum())
     if mass <= 0 or params.fb_terms == 0:
         return dict(expanded)
     memo = _memo(index)
     feedback: defaultdict[str, float] = defaultdict(float)
-    for row in feedback_rows:
+    for row, score in zip(feedback_rows, feedback_scores, strict=True):
         indexed = memo.get(index, int(row)).indexed
-        share = float(bm25[row]) / mass / (len(indexed) or 1)
+        share = float(score) / mass / (len(indexed) or 1)
         for term, n in Counter(indexed).items():
             if term in index.vocabulary:
                 feedback[term] += share * n
@@ -343,13 +345,15 @@ def rm3_query(
 def candidates(index: BM25Index, query: str, params: RerankParams) -> Candidates:
     """Stage 1 and the features of every candidate."""
     terms = analyze(query)
-    bm25 = index.scores(query)
-    expanded = rm3_query(index, terms, bm25, params)
+    asked_bm25 = index.pairs(query)
+    best_bm25 = index.top_rows(asked_bm25, max(params.depth, params.fb_docs))
+    expanded = rm3_query(index, terms, best_bm25, params)
     if not expanded:
         empty = np.zeros(0)
         return Candidates(np.zeros(0, dtype=np.int64), empty, np.zeros((0, len(FEATURES))))
-    rm3 = _weighted_scores(index, expanded)
-    bm25_top, rm3_top = ranked_rows(bm25, params.depth), ranked_rows(rm3, params.depth)
+    asked_rm3 = _weighted(index, expanded)
+    best_rm3 = index.top_rows(asked_rm3, params.depth)
+    bm25_top, rm3_top = best_bm25.rows[: params.depth], best_rm3.rows
     rows = np.union1d(bm25_top, rm3_top)
     distinct = [t for t in dict.fromkeys(terms) if t in index.vocabulary]
     idf = dict(zip(distinct, _idf(index, [index.vocabulary[t] for t in distinct]), strict=True))
@@ -364,11 +368,13 @@ def candidates(index: BM25Index, query: str, params: RerankParams) -> Candidates
     per_paper = np.array([_paper_features(memo.get(index, int(r)), asked) for r in rows]).reshape(
         len(rows), 9
     )
-    b, x = bm25[rows].astype(np.float64), rm3[rows].astype(np.float64)
+    n_docs = len(index.papers)
+    b = topk.scores_of(index, asked_bm25, rows, n_docs).astype(np.float64)
+    x = topk.scores_of(index, asked_rm3, rows, n_docs).astype(np.float64)
     features = np.column_stack(
         [
-            b / (float(bm25.max()) or 1.0),
-            x / (float(rm3.max()) or 1.0),
+            b / (_best(best_bm25) or 1.0),
+            x / (_best(best_rm3) or 1.0),
             1 / np.log2(_ranks(bm25_top, rows, params.depth) + 2),
             1 / np.log2(_ranks(rm3_top, rows, params.depth) + 2),
             (b - b.mean()) / (b.std() or 1.0),
@@ -380,6 +386,11 @@ def candidates(index: BM25Index, query: str, params: RerankParams) -> Candidates
         ]
     )
     return Candidates(rows=rows, bm25=b, features=features)
+
+
+def _best(ranked: Ranked) -> float:
+    """The best score of all papers (0 when none scores above 0)."""
+    return float(ranked.scores[0]) if len(ranked.scores) else 0.0
 
 
 @dataclass(frozen=True)
