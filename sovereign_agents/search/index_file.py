@@ -25,6 +25,7 @@ from sovereign_agents.cache import CacheInvalid
 MAGIC = b"SOVIDX01"
 _ALIGN = 64
 _DTYPES = {"<i4", "<i8", "<f4", "|u1"}
+_REMEMBERED = 200_000  # keys a SortedStrings remembers having looked up (then forgets all)
 _SLACK = 64  # spaces after the header JSON, room for update_meta
 
 
@@ -140,6 +141,8 @@ class SortedStrings(Mapping[str, int]):
             raise CacheInvalid("key offsets are not increasing within the key bytes")
         self._keys = _Keys(blob, starts)
         self._values = values
+        self._found: dict[str, int | None] = {}  # keys looked up before (a binary search
+        # in Python costs ~20 slices of the key bytes; the same terms come back every query)
 
     @staticmethod
     def arrays(items: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -155,9 +158,15 @@ class SortedStrings(Mapping[str, int]):
     def _find(self, key: object) -> int | None:
         if not isinstance(key, str):
             return None
+        if key in self._found:
+            return self._found[key]
         raw = key.encode("utf-8", errors="surrogatepass")
         i = bisect.bisect_left(self._keys, raw)
-        return i if i < len(self._keys) and self._keys[i] == raw else None
+        found = i if i < len(self._keys) and self._keys[i] == raw else None
+        if len(self._found) >= _REMEMBERED:
+            self._found.clear()
+        self._found[key] = found
+        return found
 
     def __getitem__(self, key: str) -> int:
         i = self._find(key)

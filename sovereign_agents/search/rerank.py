@@ -237,6 +237,19 @@ class PaperTerms:
             numbers=frozenset(NUMBER.findall(f"{paper.title} {paper.abstract}")),
         )
 
+    @functools.cached_property
+    def term_set(self) -> frozenset[str]:
+        return frozenset(self.title) | frozenset(self.abstract)
+
+    @functools.cached_property
+    def title_set(self) -> frozenset[str]:
+        return frozenset(self.title)
+
+    @functools.cached_property
+    def adjacent(self) -> frozenset[tuple[str, str]]:
+        """Adjacent terms, title then abstract (no pair across the two)."""
+        return frozenset(itertools.pairwise([*self.title, "", *self.abstract]))
+
     @property
     def indexed(self) -> list[str]:
         """The terms as the index counts them: the title twice, then the abstract."""
@@ -406,23 +419,23 @@ class _Asked:
 
 def _paper_features(paper: PaperTerms, asked: _Asked) -> tuple[float, ...]:
     """coverage .. log_length, numbers, numbers_missing, exact_words (see ``FEATURES``)."""
-    idf, idf_mass, pairs = asked.idf, asked.idf_mass, asked.pairs
-    terms = set(paper.title) | set(paper.abstract)
-    title = set(paper.title)
-    coverage = sum(w for t, w in idf.items() if t in terms) / idf_mass
-    title_coverage = sum(w for t, w in idf.items() if t in title) / idf_mass
+    idf_mass, pairs = asked.idf_mass, asked.pairs
+    # the query's terms in the paper, in the query's order: every sum below adds the same
+    # values in the same order as a sum over all the query's terms (the others add nothing)
+    present = [(t, w) for t, w in asked.idf.items() if t in paper.term_set]
+    coverage = sum(w for _, w in present) / idf_mass
+    title_coverage = sum(w for t, w in present if t in paper.title_set) / idf_mass
     sentence_coverage = max(
-        (sum(w for t, w in idf.items() if t in s) for s in paper.sentences), default=0.0
+        (sum(w for t, w in present if t in s) for s in paper.sentences), default=0.0
     )
     sentence_bm25 = max(
         (
-            sum(w * c * (_K1 + 1) / (c + _K1) for t, w in idf.items() if (c := counts[t]))
+            sum(w * c * (_K1 + 1) / (c + _K1) for t, w in present if (c := counts[t]))
             for counts in paper.sentence_counts
         ),
         default=0.0,
     )
-    sequence = [*paper.title, "", *paper.abstract]
-    adjacent = set(itertools.pairwise(sequence))
+    adjacent = paper.adjacent
     bigrams = sum(1 for p in pairs if p in adjacent) / len(pairs) if pairs else 0.0
     return (
         coverage,

@@ -23,12 +23,15 @@ Why it is exact (every weight and factor >= 0; float32 addition rounds monotonic
   scores are computed with the very operations of ``exhaustive`` (adding 0.0 where a column
   lacks the paper changes nothing), so scores, order and ties are the same bits.
 
-When the essential columns' postings would exceed ``EXHAUSTIVE_SHARE`` of the papers,
-scoring every paper is cheaper and ``top`` does that.
+When the essential columns' postings would exceed ``EXHAUSTIVE_SHARE`` of the papers, or
+the binary searches for the candidates would outnumber the postings of a full pass (a rare
+term held by many papers, as in a corpus of replicated records), scoring every paper is
+cheaper and ``top`` does that.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -133,6 +136,7 @@ def top(
     # essential first: the largest bounds (rare terms: short columns, high weights)
     order = sorted(length, key=lambda c: (-bound[c], length[c], c))
     budget = share * n_docs
+    exhaustive_cost = sum(length.values()) + n_docs / 2  # postings scattered, papers ranked
     essential: set[int] = set()
     read = 0
     for column in order:
@@ -145,6 +149,11 @@ def top(
         if outside == 0:  # no paper outside the candidates scores above 0
             return _ranked(index, pairs, _candidates(index, pairs, essential, n_docs), k, n_docs)
         candidates = _candidates(index, pairs, essential, n_docs)
+        probes = len(candidates) * sum(
+            math.log2(n + 1) for c, n in length.items() if c not in essential
+        )
+        if probes > exhaustive_cost:  # looking the candidates up costs more than a full pass
+            break
         if len(candidates) < k:
             continue
         partial = scores_of(index, [(c, f) for c, f in pairs if c in essential], candidates, n_docs)
