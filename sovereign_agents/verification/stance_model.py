@@ -34,89 +34,13 @@ import numpy as np
 from sovereign_agents.text import analyze, stem, tokens
 from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES, alignment_features
 from sovereign_agents.verification.base import StanceModelRecord
-from sovereign_agents.verification.cues import directions, negation_count, numbers
+from sovereign_agents.verification.cues import ANTONYM_WORDS, directions, negation_count, numbers
 
 # the default; stance_v1.json (older runs name it) and stance_v3.json load by name
 PARAMS_FILE = "stance_v2.json"
 CONTEXT_SENTENCES = 3  # the alignment cues read this many best sentences after the title
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 
-_ANTONYM_WORDS = (
-    ("increase", "decrease"),
-    ("increase", "reduce"),
-    ("higher", "lower"),
-    ("high", "low"),
-    ("more", "less"),
-    ("more", "fewer"),
-    ("greater", "smaller"),
-    ("larger", "smaller"),
-    ("positive", "negative"),
-    ("positively", "negatively"),
-    ("enhance", "impair"),
-    ("enhance", "reduce"),
-    ("activate", "inhibit"),
-    ("activation", "inhibition"),
-    ("promote", "suppress"),
-    ("promote", "inhibit"),
-    ("induce", "inhibit"),
-    ("induce", "prevent"),
-    ("upregulate", "downregulate"),
-    ("upregulation", "downregulation"),
-    ("improve", "worsen"),
-    ("improve", "impair"),
-    ("benefit", "harm"),
-    ("beneficial", "harmful"),
-    ("protective", "harmful"),
-    ("protect", "damage"),
-    ("effective", "ineffective"),
-    ("efficient", "inefficient"),
-    ("gain", "loss"),
-    ("accelerate", "slow"),
-    ("accelerate", "delay"),
-    ("fast", "slow"),
-    ("early", "late"),
-    ("before", "after"),
-    ("long", "short"),
-    ("strong", "weak"),
-    ("stable", "unstable"),
-    ("safe", "unsafe"),
-    ("significant", "insignificant"),
-    ("significant", "nonsignificant"),
-    ("likely", "unlikely"),
-    ("elevated", "reduced"),
-    ("presence", "absence"),
-    ("present", "absent"),
-    ("sufficient", "insufficient"),
-    ("necessary", "dispensable"),
-    ("required", "dispensable"),
-    ("susceptible", "resistant"),
-    ("sensitive", "resistant"),
-    ("agonist", "antagonist"),
-    ("overexpression", "knockdown"),
-    ("dominant", "recessive"),
-    ("maximum", "minimum"),
-    ("above", "below"),
-    ("older", "younger"),
-    ("common", "rare"),
-    ("majority", "minority"),
-    ("major", "minor"),
-    ("frequent", "infrequent"),
-    ("decreased", "unchanged"),
-    ("increased", "unchanged"),
-    ("correlated", "uncorrelated"),
-    ("associated", "unassociated"),
-    ("dependent", "independent"),
-    ("related", "unrelated"),
-    ("affected", "unaffected"),
-    ("able", "unable"),
-    ("success", "failure"),
-    ("successful", "unsuccessful"),
-    ("rise", "fall"),
-    ("increase", "decline"),
-    ("survival", "death"),
-    ("alive", "dead"),
-    ("hyper", "hypo"),
-)
 _HEDGES = frozenset(
     stem(w)
     for w in (
@@ -171,7 +95,7 @@ STANCE_FEATURES = (
 
 @lru_cache(maxsize=1)
 def antonym_stems() -> tuple[tuple[str, str], ...]:
-    return tuple((stem(a), stem(b)) for a, b in _ANTONYM_WORDS)
+    return tuple((stem(a), stem(b)) for a, b in ANTONYM_WORDS)
 
 
 def _polarity(text: str) -> float:
@@ -353,6 +277,16 @@ def feature_rows(
         dtype=float,
     ).reshape(len(claims), width)
     return np.hstack([base, cues])
+
+
+def shipped_stance_models() -> list[str]:
+    """Names of the stance models in the package (``stance_v1``, ``stance_v2``, ...)."""
+    folder = resources.files("sovereign_agents").joinpath("verifier_params")
+    return sorted(
+        f.name.removesuffix(".json")
+        for f in folder.iterdir()
+        if f.name.startswith("stance_v") and f.name.endswith(".json")
+    )
 
 
 @lru_cache(maxsize=4)
