@@ -8,11 +8,12 @@ of the claim the evidence lacks — and, from stance_v3, the alignment cues (``a
 direction and negation on the terms claim and evidence share, null results, unmatched numbers).
 stance_v3 reads its cues on the three source sentences most like the claim, title left out
 (``alignment_context``); stance_v1/v2 read theirs on the evidence sentence(s) the hybrid found.
-Fitted on SciFact train's fit split only (``evals/fit_stance.py``, which now fits stance_v3;
-stance_v2 came from its earlier version); parameters and provenance ship as JSON in
+stance_v4 reads what v3 reads and was also trained on negated claims (``negate``).
+Fitted on SciFact train's fit split only (``evals/fit_stance.py``, which now fits stance_v4;
+the older ones came from its earlier versions); parameters and provenance ship as JSON in
 ``verifier_params/stance_v<N>.json``, classes weighted by inverse frequency from v2.
-``stance_v2.json`` is the default (``PARAMS_FILE``): stance_v3 was better in cross-validation
-but not on both held-out numbers (README); ``stance_v1.json`` and ``stance_v3.json`` load by name.
+``stance_v2.json`` is the default (``PARAMS_FILE``): stance_v3 and v4 were no better on both
+held-out numbers (README); the others load by name (``shipped_stance_models``).
 
 The decision: SUPPORT when P(SUPPORT) >= threshold (chosen on the fit split, by cross-validation
 grouped by cited document, to bound contradicted-but-verified); otherwise the likelier of
@@ -36,7 +37,8 @@ from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES, alignmen
 from sovereign_agents.verification.base import StanceModelRecord
 from sovereign_agents.verification.cues import ANTONYM_WORDS, directions, negation_count, numbers
 
-# the default; stance_v1.json (older runs name it) and stance_v3.json load by name
+# the default; stance_v1.json (older runs name it), stance_v3.json and stance_v4.json load
+# by name
 PARAMS_FILE = "stance_v2.json"
 CONTEXT_SENTENCES = 3  # the alignment cues read this many best sentences after the title
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
