@@ -138,6 +138,8 @@ def test_eval_verify_cli_prints_json_and_writes_plot(data_dir: Path, tmp_path: P
         (["--verifier", "nope"], "unknown verifier"),
         (["--verifier", "judge"], "needs a chat model"),
         (["--split", "dev"], "--split"),
+        (["--stance", "stance_v99"], "unknown stance model 'stance_v99': use one of stance_v1"),
+        (["--stance", "stance_v2", "--verifier", "tfidf"], "use it with --verifier hybrid"),
     ],
 )
 def test_eval_verify_bad_input_exits_nonzero(
@@ -146,3 +148,19 @@ def test_eval_verify_bad_input_exits_nonzero(
     claims, corpus = _tiny_scifact(tmp_path)
     code, output = _cli("--claims", str(claims), "--corpus", str(corpus), *extra)
     assert code == 2 and message in output
+
+
+def test_eval_verify_scores_the_stance_model_named(data_dir: Path, tmp_path: Path) -> None:
+    """--stance NAME runs the hybrid with that shipped stance model: every verdict is labelled
+    by it, and the stance labels differ from the default model's on the same pairs."""
+    scifact = data_dir / "scifact"
+    args = ["--claims", str(scifact / "claims_train.jsonl"), "--corpus"]
+    args += [str(scifact / "corpus.jsonl"), "--limit", "50", "--json"]
+    stances = {}
+    for name in ("stance_v1", "stance_v3"):
+        code, output = _cli(*args, "--stance", name, "--out", str(tmp_path / name))
+        assert code == 0, output
+        written = json.loads((tmp_path / name / "verify_metrics.json").read_text())
+        assert name in written["description"]
+        stances[name] = [r["stance"] for r in written["results"]]
+    assert stances["stance_v1"] != stances["stance_v3"]

@@ -140,6 +140,22 @@ def eval_verifier(name: str, llm: str | None, knobs: dict[str, Any] | None = Non
     return build_verifier(Context(**{**(knobs or {}), "verifier": name, "llm": "extractive"}))
 
 
+def with_stance_model(verifier: Verifier, name: str) -> Verifier:
+    """The hybrid ``verifier`` with the shipped stance model ``name`` (e.g. stance_v3) in
+    place of the default."""
+    from dataclasses import replace
+
+    from sovereign_agents.verification.hybrid import HybridVerifier
+    from sovereign_agents.verification.stance_model import load_stance_model, shipped_stance_models
+
+    if not isinstance(verifier, HybridVerifier):
+        raise InputError("--stance picks the hybrid's stance model: use it with --verifier hybrid")
+    names = shipped_stance_models()
+    if name not in names:
+        raise InputError(f"unknown stance model {name!r}: use one of {', '.join(names)}")
+    return replace(verifier, stance=load_stance_model(f"{name}.json"))
+
+
 @eval_app.command("verify")
 def verify(
     claims: Annotated[Path, typer.Option(help="SciFact claims file (claims_train.jsonl)")],
@@ -151,6 +167,12 @@ def verify(
     split: Annotated[
         str, typer.Option(help="all, held-out or fit (the hybrid's doc-grouped split)")
     ] = "all",
+    stance: Annotated[
+        str | None,
+        typer.Option(
+            help="the hybrid's stance model by name (stance_v1, ...; default: the shipped default)"
+        ),
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N pairs")] = None,
     batch: Annotated[int, typer.Option(help="pairs per verifier call (a run's size)")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
@@ -173,6 +195,8 @@ def verify(
         if batch < 1 or (limit is not None and limit < 1):
             raise InputError("--batch and --limit must be >= 1")
         chosen = eval_verifier(verifier, llm, parse_knobs(knob or []))
+        if stance is not None:
+            chosen = with_stance_model(chosen, stance)
         pairs = load_pairs(claims, corpus)
         if split != "all":
             fit, held = split_pairs(pairs)

@@ -8,11 +8,12 @@ of the claim the evidence lacks — and, from stance_v3, the alignment cues (``a
 direction and negation on the terms claim and evidence share, null results, unmatched numbers).
 stance_v3 reads its cues on the three source sentences most like the claim, title left out
 (``alignment_context``); stance_v1/v2 read theirs on the evidence sentence(s) the hybrid found.
-Fitted on SciFact train's fit split only (``evals/fit_stance.py``, which now fits stance_v3;
-stance_v2 came from its earlier version); parameters and provenance ship as JSON in
+stance_v4 reads what v3 reads and was also trained on negated claims (``negate``).
+Fitted on SciFact train's fit split only (``evals/fit_stance.py``, which now fits stance_v4;
+the older ones came from its earlier versions); parameters and provenance ship as JSON in
 ``verifier_params/stance_v<N>.json``, classes weighted by inverse frequency from v2.
-``stance_v2.json`` is the default (``PARAMS_FILE``): stance_v3 was better in cross-validation
-but not on both held-out numbers (README); ``stance_v1.json`` and ``stance_v3.json`` load by name.
+``stance_v2.json`` is the default (``PARAMS_FILE``): stance_v3 and v4 were no better on both
+held-out numbers (README); the others load by name (``shipped_stance_models``).
 
 The decision: SUPPORT when P(SUPPORT) >= threshold (chosen on the fit split, by cross-validation
 grouped by cited document, to bound contradicted-but-verified); otherwise the likelier of
@@ -34,89 +35,14 @@ import numpy as np
 from sovereign_agents.text import analyze, stem, tokens
 from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES, alignment_features
 from sovereign_agents.verification.base import StanceModelRecord
-from sovereign_agents.verification.cues import directions, negation_count, numbers
+from sovereign_agents.verification.cues import ANTONYM_WORDS, directions, negation_count, numbers
 
-# the default; stance_v1.json (older runs name it) and stance_v3.json load by name
+# the default; stance_v1.json (older runs name it), stance_v3.json and stance_v4.json load
+# by name
 PARAMS_FILE = "stance_v2.json"
 CONTEXT_SENTENCES = 3  # the alignment cues read this many best sentences after the title
 LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 
-_ANTONYM_WORDS = (
-    ("increase", "decrease"),
-    ("increase", "reduce"),
-    ("higher", "lower"),
-    ("high", "low"),
-    ("more", "less"),
-    ("more", "fewer"),
-    ("greater", "smaller"),
-    ("larger", "smaller"),
-    ("positive", "negative"),
-    ("positively", "negatively"),
-    ("enhance", "impair"),
-    ("enhance", "reduce"),
-    ("activate", "inhibit"),
-    ("activation", "inhibition"),
-    ("promote", "suppress"),
-    ("promote", "inhibit"),
-    ("induce", "inhibit"),
-    ("induce", "prevent"),
-    ("upregulate", "downregulate"),
-    ("upregulation", "downregulation"),
-    ("improve", "worsen"),
-    ("improve", "impair"),
-    ("benefit", "harm"),
-    ("beneficial", "harmful"),
-    ("protective", "harmful"),
-    ("protect", "damage"),
-    ("effective", "ineffective"),
-    ("efficient", "inefficient"),
-    ("gain", "loss"),
-    ("accelerate", "slow"),
-    ("accelerate", "delay"),
-    ("fast", "slow"),
-    ("early", "late"),
-    ("before", "after"),
-    ("long", "short"),
-    ("strong", "weak"),
-    ("stable", "unstable"),
-    ("safe", "unsafe"),
-    ("significant", "insignificant"),
-    ("significant", "nonsignificant"),
-    ("likely", "unlikely"),
-    ("elevated", "reduced"),
-    ("presence", "absence"),
-    ("present", "absent"),
-    ("sufficient", "insufficient"),
-    ("necessary", "dispensable"),
-    ("required", "dispensable"),
-    ("susceptible", "resistant"),
-    ("sensitive", "resistant"),
-    ("agonist", "antagonist"),
-    ("overexpression", "knockdown"),
-    ("dominant", "recessive"),
-    ("maximum", "minimum"),
-    ("above", "below"),
-    ("older", "younger"),
-    ("common", "rare"),
-    ("majority", "minority"),
-    ("major", "minor"),
-    ("frequent", "infrequent"),
-    ("decreased", "unchanged"),
-    ("increased", "unchanged"),
-    ("correlated", "uncorrelated"),
-    ("associated", "unassociated"),
-    ("dependent", "independent"),
-    ("related", "unrelated"),
-    ("affected", "unaffected"),
-    ("able", "unable"),
-    ("success", "failure"),
-    ("successful", "unsuccessful"),
-    ("rise", "fall"),
-    ("increase", "decline"),
-    ("survival", "death"),
-    ("alive", "dead"),
-    ("hyper", "hypo"),
-)
 _HEDGES = frozenset(
     stem(w)
     for w in (
@@ -171,7 +97,7 @@ STANCE_FEATURES = (
 
 @lru_cache(maxsize=1)
 def antonym_stems() -> tuple[tuple[str, str], ...]:
-    return tuple((stem(a), stem(b)) for a, b in _ANTONYM_WORDS)
+    return tuple((stem(a), stem(b)) for a, b in ANTONYM_WORDS)
 
 
 def _polarity(text: str) -> float:
@@ -353,6 +279,16 @@ def feature_rows(
         dtype=float,
     ).reshape(len(claims), width)
     return np.hstack([base, cues])
+
+
+def shipped_stance_models() -> list[str]:
+    """Names of the stance models in the package (``stance_v1``, ``stance_v2``, ...)."""
+    folder = resources.files("sovereign_agents").joinpath("verifier_params")
+    return sorted(
+        f.name.removesuffix(".json")
+        for f in folder.iterdir()
+        if f.name.startswith("stance_v") and f.name.endswith(".json")
+    )
 
 
 @lru_cache(maxsize=4)
