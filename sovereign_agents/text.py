@@ -243,7 +243,7 @@ def token_terms(token: str) -> tuple[str, ...]:
     return tuple(terms)
 
 
-TERMS_MEMO_SIZE = 1 << 18  # distinct tokens remembered by ``TermsMemo`` before it starts over
+TERMS_MEMO_SIZE = 1 << 16  # distinct tokens remembered by ``TermsMemo`` before it starts over
 
 
 class TermsMemo(dict[str, tuple[str, ...]]):

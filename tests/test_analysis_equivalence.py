@@ -169,7 +169,7 @@ def test_a_worker_counts_each_record_as_the_old_analyzer_did(
         lines = list(read_lines(handle))[:1200]
     lines[5] = (lines[5][0], lines[5][1], lines[5][2], "not json")
     for size in (1 << 18, 50):
-        monkeypatch.setattr(index_build, "TERMS_MEMO_SIZE", size)
+        monkeypatch.setattr(index_build, "MEMO_SIZE", size)
         for start in range(0, len(lines), 400):
             batch = analyse(lines[start : start + 400])
             ends = np.cumsum(batch.nnz)

@@ -47,11 +47,12 @@ from sovereign_agents.corpus import (
 )
 from sovereign_agents.schemas import Paper
 from sovereign_agents.search.index_file import ArrayFileWriter, SortedStrings
-from sovereign_agents.text import TERMS_MEMO_SIZE, terms_of, token_terms, tokens
+from sovereign_agents.text import terms_of, token_terms, tokens
 
 CHUNK = 1 << 22  # postings per read-back chunk of the spill files
 LINES_PER_BATCH = 2000  # lines parsed and analysed per batch (per task of a worker)
 PARALLEL_FROM = 64 << 20  # corpus bytes from which worker processes analyse it
+MEMO_SIZE = 1 << 18  # distinct tokens a worker's memo (``_TermIds``) holds before it starts over
 BUCKET = 48 << 20  # postings per transposition bucket (48M x 8 bytes = 384 MiB of buffers)
 _SPILLS = (("rows", "i"), ("terms", "i"), ("counts", "f"))
 _DTYPES = {"rows": np.int32, "terms": np.int32, "counts": np.float32}
@@ -116,7 +117,7 @@ def indexed_terms(paper: Paper) -> list[str]:
 class _TermIds(dict[str, tuple[int, ...]]):
     """A worker's memo: token -> the ids of its terms (``token_terms``) in ``names``, the
     worker's vocabulary. Each token is analysed once; ``bounded`` empties it all between
-    batches once it holds ``TERMS_MEMO_SIZE`` tokens."""
+    batches once it holds ``MEMO_SIZE`` tokens."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,18 +136,19 @@ class _TermIds(dict[str, tuple[int, ...]]):
         return known
 
     def bounded(self) -> _TermIds:
-        if len(self) >= TERMS_MEMO_SIZE:
+        if len(self) >= MEMO_SIZE:
             self.clear()
             self.names.clear()
             self.ids.clear()
         return self
 
 
-_MEMO = _TermIds()
+_MEMO = _TermIds()  # a worker process's, kept from batch to batch
 
 
-def analyse(lines: list[Line]) -> _Analysed:
-    """Parse a batch of lines and count each record's index terms (``indexed_terms``)."""
+def analyse(lines: list[Line], memo: _TermIds | None = None) -> _Analysed:
+    """Parse a batch of lines and count each record's index terms (``indexed_terms``);
+    ``memo``: the build's own, in-process (default: the worker process's)."""
     docs: list[tuple[int, int, str, int | None, int, str]] = []
     bad: list[tuple[int, str]] = []
     words: list[str] = []  # the records' indexed tokens, record after record
@@ -163,7 +165,7 @@ def analyse(lines: list[Line]) -> _Analysed:
         words += indexed_tokens(paper.title, paper.abstract)
         per_doc.append(len(words) - before)
         docs.append((offset, length, paper.id, paper.version, content_key(paper), fmt))
-    return _counted(_MEMO.bounded(), docs, bad, words, per_doc)
+    return _counted((memo or _MEMO).bounded(), docs, bad, words, per_doc)
 
 
 def _counted(
@@ -221,8 +223,9 @@ def analysed(file: Path) -> Iterator[_Analysed]:
     workers = workers_for(file)
     with file.open("rb") as handle:
         batches = _batches(read_lines(handle))
-        if not workers:
-            yield from map(analyse, batches)
+        if not workers:  # a memo of this build's alone, not kept in the host's process
+            memo = _TermIds()
+            yield from (analyse(batch, memo) for batch in batches)
             return
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             pending: deque[Future[_Analysed]] = deque()
