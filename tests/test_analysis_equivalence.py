@@ -112,11 +112,16 @@ def papers(data_dir: Path) -> list[Paper]:
 
 
 @pytest.mark.slow
-def test_indexed_terms_and_analyze_are_those_of_the_old_analyzer(papers: list[Paper]) -> None:
+def test_indexed_terms_and_analyze_are_those_of_the_old_analyzer(
+    papers: list[Paper], data_dir: Path
+) -> None:
     for paper in papers:
         assert indexed_terms(paper) == old_indexed_terms(paper), paper.id
     for paper in papers[::20]:
         assert analyze(paper.abstract) == old_analyze(paper.abstract), paper.id
+    for line in (data_dir / "scifact/claims_train.jsonl").read_text().splitlines():
+        claim = json.loads(line)["claim"]  # queries, as eval retrieval asks them
+        assert analyze(claim) == old_analyze(claim), claim
     for value in HOSTILE:
         assert analyze(value) == old_analyze(value), value
 

@@ -4,7 +4,9 @@
    file (``analyse``), merged in file order here (``corpus.Merger``: versions and re-listed
    works). Each kept record's term counts go to three spill files on disk (row, term, count);
    in memory stay the vocabulary (term -> provisional id), the merge tables and a few numbers
-   per record (byte offset and length of its line, length in terms, alive).
+   per record (byte offset and length of its line, length in terms, alive). The analysis
+   is most of a build's CPU time: a worker analyses each distinct token once (``_TermIds``,
+   looked up in C) and counts a batch's (record, term) pairs in arrays.
 2. Document frequencies over the records still alive, the vocabulary sorted (the column
    order ``CountVectorizer`` gives), idf and each document's length norm: the exact float32
    arithmetic of ``BM25Index.build``, so scores are bit-for-bit those of the in-RAM index.
