@@ -68,8 +68,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def parse_record(record: dict[str, Any]) -> tuple[Paper, str]:
-    """One JSON object of either format -> (Paper, format name). Raises ValueError."""
+def parse_record(record: dict[str, Any], *, text_only: bool = False) -> tuple[Paper, str]:
+    """One JSON object of either format -> (Paper, format name). Raises ValueError.
+
+    ``text_only``: for an index, which reads the id, version, title and abstract alone: no
+    link is made (``safe_link`` cannot fail, so the same records are readable)."""
     if not isinstance(record, dict):
         raise ValueError("not a JSON object")
     raw_id = record.get("id")
@@ -101,6 +104,7 @@ def parse_record(record: dict[str, Any]) -> tuple[Paper, str]:
         raise ValueError("neither 'abstract' (Kaggle) nor 'summary' (daily listing)")
     if not isinstance(abstract, str) or not abstract.strip():
         raise ValueError("empty abstract")
+    link = str(url)
     paper = Paper(
         id=paper_id,
         version=version,
@@ -108,7 +112,7 @@ def parse_record(record: dict[str, Any]) -> tuple[Paper, str]:
         abstract=normalize_space(abstract),
         authors=authors,
         categories=categories,
-        url=safe_link(str(url), paper_id) or "",
+        url="" if text_only else safe_link(link, paper_id) or "",
         published=record.get("update_date"),
     )
     return paper, fmt
@@ -124,12 +128,21 @@ def _as_list(value: Any) -> list[str]:
 
 def content_key(paper: Paper) -> int:
     """What makes two records the same work under different ids: the same title and
-    abstract once case, punctuation and spacing are ignored (64-bit hash)."""
-    text = _NOT_WORD.sub(" ", f"{paper.title}\n{paper.abstract}".lower()).strip()
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
+    abstract once case, punctuation and spacing are ignored (64-bit hash of their words,
+    ``\\w+``, lower-cased, joined by single spaces)."""
+    text = f"{paper.title}\n{paper.abstract}".lower()
+    if text.isascii():  # the same words, split in C: every byte not in \w made a space
+        words = b" ".join(text.encode("ascii").translate(_ASCII_WORDS).split())
+    else:
+        words = _NOT_WORD.sub(" ", text).strip().encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(words, digest_size=8).digest(), "big")
 
 
 _NOT_WORD = re.compile(r"\W+")
+# a byte translation: each ASCII byte of ``\w`` (letter, digit, underscore) kept, any other a space
+_ASCII_WORDS = bytes(
+    c if chr(c).isascii() and (chr(c).isalnum() or c == 95) else 32 for c in range(256)
+)
 
 
 @dataclass(frozen=True)
@@ -208,10 +221,10 @@ def read_lines(handle: BinaryIO) -> Iterator[Line]:
             offset += len(part)
 
 
-def parse_line(line: str) -> tuple[Paper, str] | str:
-    """One line -> (Paper, format), or why it is unreadable."""
+def parse_line(line: str, *, text_only: bool = False) -> tuple[Paper, str] | str:
+    """One line -> (Paper, format), or why it is unreadable (``parse_record``)."""
     try:
-        return parse_record(json.loads(line))
+        return parse_record(json.loads(line), text_only=text_only)
     except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError: ValueError
         # RecursionError: a line nested deeper than the parser's stack (e.g. 100,000 "[")
         return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)

@@ -8,6 +8,7 @@ import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 
 import Stemmer
 
@@ -78,6 +79,7 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | QUESTION_WORDS
 
 # a word of any script: letters or digits, keeping inner hyphens, dots and plus signs
 TOKEN_RE = re.compile(r"[^\W_][\w\-\+\.]*[^\W_\+]|[^\W_][\w\-\+\.]*\+|[^\W_]")
+_ASCII_TOKEN_RE = re.compile(TOKEN_RE.pattern, re.ASCII)  # the same tokens of ASCII text, faster
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Eq.", "approx.", "resp.")
 
@@ -121,7 +123,8 @@ def fold(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Lower-cased, accent-folded word tokens of any script; keeps inner hyphens, dots and
     plus signs (GPT-4, 3.5, C++)."""
-    return TOKEN_RE.findall(fold(text))
+    folded = fold(text)
+    return (_ASCII_TOKEN_RE if folded.isascii() else TOKEN_RE).findall(folded)
 
 
 def content_tokens(text: str) -> list[str]:
@@ -228,19 +231,47 @@ def stem(token: str) -> str:
     return str(stemmer.stemWord(token))
 
 
+def token_terms(token: str) -> tuple[str, ...]:
+    """The search terms of one token (see ``analyze``): its parts split at hyphens, each
+    stripped of dots, stop words, numbers and single characters dropped, stemmed."""
+    terms: list[str] = []
+    for part in token.split("-") if "-" in token else (token,):
+        part = part.strip(".")
+        if len(part) < 2 or part in STOP_WORDS or part.replace(".", "").isdigit():
+            continue
+        terms.append(stem(part))
+    return tuple(terms)
+
+
+TERMS_MEMO_SIZE = 1 << 16  # distinct tokens remembered by ``TermsMemo`` before it starts over
+
+
+class TermsMemo(dict[str, tuple[str, ...]]):
+    """Token -> ``token_terms(token)``, each token analysed once: looked up in C
+    (``memo[token]``, ``map(memo.__getitem__, ...)``), computed only when missing; forgets
+    everything once it holds ``TERMS_MEMO_SIZE`` tokens, so its memory stays bounded."""
+
+    def __missing__(self, token: str) -> tuple[str, ...]:
+        if len(self) >= TERMS_MEMO_SIZE:
+            self.clear()
+        terms = self[token] = token_terms(token)
+        return terms
+
+
+_TERMS = TermsMemo()
+
+
+def terms_of(words: list[str]) -> list[str]:
+    """The search terms of a list of tokens, in order (``token_terms`` of each, joined)."""
+    return list(chain.from_iterable(map(_TERMS.__getitem__, words)))
+
+
 def analyze(text: str) -> list[str]:
     """Search terms: content words, hyphenated compounds split into their parts, stemmed.
 
     ``"Mixture-of-Experts models"`` -> ``["mixtur", "expert", "model"]``.
     """
-    out: list[str] = []
-    for token in tokens(text):
-        for part in token.split("-") if "-" in token else (token,):
-            part = part.strip(".")
-            if len(part) < 2 or part in STOP_WORDS or part.replace(".", "").isdigit():
-                continue
-            out.append(stem(part))
-    return out
+    return terms_of(tokens(text))
 
 
 def goal_terms(goal: str) -> list[str]:

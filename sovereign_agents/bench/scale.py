@@ -39,6 +39,7 @@ GENERATED = "scale-corpus-{n}.jsonl"
 class Measured(BaseModel):
     wall_s: float
     peak_rss_mb: float
+    cpu_s: float = 0.0  # user + system CPU of the process and the workers it waited for
 
 
 class ScalePoint(BaseModel):
@@ -105,7 +106,9 @@ def generate(source: Path, n: int, target: Path) -> int:
 
 
 def _wait4(argv: list[str], env: dict[str, str] | None = None) -> tuple[Measured, str]:
-    """Run ``argv`` to its end: wall time, peak RSS of that child alone (``os.wait4``)."""
+    """Run ``argv`` to its end: wall time, peak RSS of that child alone, CPU time of it and
+    of the processes it waited for (``os.wait4``; a loaded machine stretches the wall time,
+    hardly the CPU time)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, text=True)
@@ -118,7 +121,10 @@ def _wait4(argv: list[str], env: dict[str, str] | None = None) -> tuple[Measured
             last = (err.read().strip().splitlines() or ["no output"])[-1][-300:]
             raise SovereignError(f"scale bench: {' '.join(argv[2:4])} failed: {last}")
         peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-        return Measured(wall_s=round(wall, 2), peak_rss_mb=round(peak, 1)), out.read()
+        cpu = usage.ru_utime + usage.ru_stime
+        return Measured(wall_s=round(wall, 2), peak_rss_mb=round(peak, 1), cpu_s=round(cpu, 1)), (
+            out.read()
+        )
 
 
 def _probe(*args: str) -> list[str]:

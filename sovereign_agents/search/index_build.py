@@ -4,7 +4,9 @@
    file (``analyse``), merged in file order here (``corpus.Merger``: versions and re-listed
    works). Each kept record's term counts go to three spill files on disk (row, term, count);
    in memory stay the vocabulary (term -> provisional id), the merge tables and a few numbers
-   per record (byte offset and length of its line, length in terms, alive).
+   per record (byte offset and length of its line, length in terms, alive). The analysis
+   is most of a build's CPU time: a worker analyses each distinct token once (``_TermIds``,
+   looked up in C) and counts a batch's (record, term) pairs in arrays.
 2. Document frequencies over the records still alive, the vocabulary sorted (the column
    order ``CountVectorizer`` gives), idf and each document's length norm: the exact float32
    arithmetic of ``BM25Index.build``, so scores are bit-for-bit those of the in-RAM index.
@@ -23,10 +25,11 @@ import shutil
 import tempfile
 import time
 from array import array
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from itertools import chain
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -46,11 +49,12 @@ from sovereign_agents.corpus import (
 )
 from sovereign_agents.schemas import Paper
 from sovereign_agents.search.index_file import ArrayFileWriter, SortedStrings
-from sovereign_agents.text import analyze
+from sovereign_agents.text import terms_of, token_terms, tokens
 
 CHUNK = 1 << 22  # postings per read-back chunk of the spill files
 LINES_PER_BATCH = 2000  # lines parsed and analysed per batch (per task of a worker)
 PARALLEL_FROM = 64 << 20  # corpus bytes from which worker processes analyse it
+MEMO_SIZE = 1 << 18  # distinct tokens a worker's memo (``_TermIds``) holds before it starts over
 BUCKET = 48 << 20  # postings per transposition bucket (48M x 8 bytes = 384 MiB of buffers)
 _SPILLS = (("rows", "i"), ("terms", "i"), ("counts", "f"))
 _DTYPES = {"rows": np.int32, "terms": np.int32, "counts": np.float32}
@@ -96,42 +100,102 @@ class _Analysed:
     nnz: np.ndarray  # distinct terms per record
     local: np.ndarray  # each record's terms as indexes into ``terms``, record after record
     counts: np.ndarray  # how often each occurs in its record
+    lengths: np.ndarray  # each record's length in terms (its counts summed)
+
+
+def indexed_tokens(title: str, abstract: str) -> list[str]:
+    """The words a paper is indexed under: the title twice, as the densest statement of what
+    a paper is about, then the abstract. They are the ``tokens`` of
+    ``f"{title}. {title}. {abstract}"`` (no token runs over ". "), the title tokenised once."""
+    head = tokens(title)
+    return head + head + tokens(abstract)
 
 
 def indexed_terms(paper: Paper) -> list[str]:
-    """The terms a paper is indexed under; the title counts twice, as the densest statement
-    of what a paper is about."""
-    return analyze(f"{paper.title}. {paper.title}. {paper.abstract}")
+    """The terms a paper is indexed under: ``analyze`` of its ``indexed_tokens``."""
+    return terms_of(indexed_tokens(paper.title, paper.abstract))
 
 
-def analyse(lines: list[Line]) -> _Analysed:
-    """Parse a batch of lines and count each record's index terms (``indexed_terms``)."""
-    vocabulary: dict[str, int] = {}
+class _TermIds(dict[str, tuple[int, ...]]):
+    """A worker's memo: token -> the ids of its terms (``token_terms``) in ``names``, the
+    worker's vocabulary. Each token is analysed once; ``bounded`` empties it all between
+    batches once it holds ``MEMO_SIZE`` tokens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+
+    def __missing__(self, token: str) -> tuple[int, ...]:
+        ids = self[token] = tuple(self._id(term) for term in token_terms(token))
+        return ids
+
+    def _id(self, term: str) -> int:
+        known = self.ids.get(term)
+        if known is None:
+            known = self.ids[term] = len(self.names)
+            self.names.append(term)
+        return known
+
+    def bounded(self) -> _TermIds:
+        if len(self) >= MEMO_SIZE:
+            self.clear()
+            self.names.clear()
+            self.ids.clear()
+        return self
+
+
+_MEMO = _TermIds()  # a worker process's, kept from batch to batch
+
+
+def analyse(lines: list[Line], memo: _TermIds | None = None) -> _Analysed:
+    """Parse a batch of lines and count each record's index terms (``indexed_terms``);
+    ``memo``: the build's own, in-process (default: the worker process's)."""
     docs: list[tuple[int, int, str, int | None, int, str]] = []
     bad: list[tuple[int, str]] = []
-    nnz: list[int] = []
-    local: list[int] = []
-    counts: list[int] = []
+    words: list[str] = []  # the records' indexed tokens, record after record
+    per_doc: list[int] = []
     for offset, length, number, line in lines:
         if not line.strip():
             continue
-        parsed = parse_line(line)
+        parsed = parse_line(line, text_only=True)
         if isinstance(parsed, str):
             bad.append((number, parsed))
             continue
         paper, fmt = parsed
-        counted = Counter(indexed_terms(paper))
-        local.extend([vocabulary.setdefault(t, len(vocabulary)) for t in counted])
-        counts.extend(counted.values())
-        nnz.append(len(counted))
+        before = len(words)
+        words += indexed_tokens(paper.title, paper.abstract)
+        per_doc.append(len(words) - before)
         docs.append((offset, length, paper.id, paper.version, content_key(paper), fmt))
+    return _counted((memo or _MEMO).bounded(), docs, bad, words, per_doc)
+
+
+def _counted(
+    memo: _TermIds,
+    docs: list[tuple[int, int, str, int | None, int, str]],
+    bad: list[tuple[int, str]],
+    words: list[str],
+    per_doc: list[int],
+) -> _Analysed:
+    """Each record's terms counted, in arrays: the tokens through ``memo`` (C lookups), then
+    (record, term) pairs counted by one sort. A record's terms come in the order of their
+    ids, not of their first occurrence: the index is built from the counts alone."""
+    ids = list(map(memo.__getitem__, words))
+    sizes = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    term = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(sizes.sum()))
+    doc = np.repeat(np.repeat(np.arange(len(docs), dtype=np.int64), per_doc), sizes)
+    width = max(len(memo.names), 1)
+    pairs, counts = np.unique(doc * width + term, return_counts=True)
+    doc, term = np.divmod(pairs, width)
+    used, local = np.unique(term, return_inverse=True)
     return _Analysed(
         docs=docs,
         bad=bad,
-        terms=list(vocabulary),
-        nnz=np.asarray(nnz, dtype=np.int64),
-        local=np.asarray(local, dtype=np.int32),
-        counts=np.asarray(counts, dtype=np.int32),
+        terms=[memo.names[i] for i in used.tolist()],
+        nnz=np.bincount(doc, minlength=len(docs)),
+        local=local.astype(np.int32),
+        counts=counts.astype(np.int32),
+        lengths=np.bincount(doc, weights=counts, minlength=len(docs)).astype(np.int64),
     )
 
 
@@ -161,8 +225,9 @@ def analysed(file: Path) -> Iterator[_Analysed]:
     workers = workers_for(file)
     with file.open("rb") as handle:
         batches = _batches(read_lines(handle))
-        if not workers:
-            yield from map(analyse, batches)
+        if not workers:  # a memo of this build's alone, not kept in the host's process
+            memo = _TermIds()
+            yield from (analyse(batch, memo) for batch in batches)
             return
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             pending: deque[Future[_Analysed]] = deque()
@@ -172,6 +237,14 @@ def analysed(file: Path) -> Iterator[_Analysed]:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
+
+
+class _Vocabulary(dict[str, int]):
+    """Term -> provisional id, in the order terms are first seen (``vocabulary[term]``)."""
+
+    def __missing__(self, term: str) -> int:
+        known = self[term] = len(self)
+        return known
 
 
 def build_index_file(
@@ -188,7 +261,7 @@ def build_index_file(
     started = time.perf_counter()
     report = LoadReport(path=str(file), sha256=sha256)
     merger = Merger()
-    vocabulary: dict[str, int] = {}
+    vocabulary = _Vocabulary()
     offsets, lengths, doc_len = array("q"), array("q"), array("q")
     alive = bytearray()
     folder = Path(tempfile.mkdtemp(dir=target.parent, prefix=".bm25-build-"))
@@ -199,13 +272,10 @@ def build_index_file(
                 for number, why in batch.bad:
                     count_skipped(report, number, why)
                 ids = np.fromiter(
-                    (vocabulary.setdefault(t, len(vocabulary)) for t in batch.terms),
-                    dtype=np.int32,
-                    count=len(batch.terms),
+                    map(vocabulary.__getitem__, batch.terms), dtype=np.int32, count=len(batch.terms)
                 )
                 kept = np.zeros(len(batch.docs), dtype=bool)
                 slots: list[int] = []
-                ends = np.cumsum(batch.nnz)
                 for i, (offset, length, pid, version, key, fmt) in enumerate(batch.docs):
                     keep, replaces = merger.admit_id(pid, version, key)
                     count_admitted(report, fmt, keep, replaces)
@@ -217,8 +287,7 @@ def build_index_file(
                     slots.append(len(offsets))
                     offsets.append(offset)
                     lengths.append(length)
-                    start = int(ends[i] - batch.nnz[i])
-                    doc_len.append(int(batch.counts[start : int(ends[i])].sum()))
+                    doc_len.append(int(batch.lengths[i]))
                     alive.append(1)
                 postings = np.repeat(kept, batch.nnz)
                 spill.add(
