@@ -51,6 +51,19 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     mp.undo()
 
 
+@pytest.fixture(autouse=True)
+def no_index_held_from_an_earlier_test() -> None:
+    """Each test starts with no index, LSA or re-ranker terms held in this process (the disk
+    cache stays): what a test sees must not depend on which files ran before it on its
+    worker (``pytest -n auto`` deals files to workers in no fixed order)."""
+    from sovereign_agents import embeddings
+    from sovereign_agents.search import local, rerank
+
+    local.clear_memo()
+    embeddings.clear_memo()
+    rerank.clear_memo()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = shared_data()
