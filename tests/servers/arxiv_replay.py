@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+from tests.servers import QuietHTTPServer
 
 
 class ArxivReplay:
@@ -34,7 +36,7 @@ class ArxivReplay:
         self.slow: list[float] = []  # seconds before answering each of the next requests
         self.empties = 0  # the next requests get an empty feed (arXiv's flaky empty pages)
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

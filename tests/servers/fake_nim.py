@@ -27,10 +27,10 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.servers import hostile
+from tests.servers import QuietHTTPServer, hostile
 
 Scripted = tuple[int, Any, dict[str, str]]
 
@@ -130,7 +130,7 @@ class FakeNim:
         self.hostile_hits = 0
         self.stopping = threading.Event()
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import QuietHTTPServer
 
 MODES = ("huge", "endless", "trickle")
 
@@ -64,7 +66,7 @@ class HostileServer:
         self.mode, self.size, self.interval = mode, size, interval
         self.hits = 0
         self.stopping = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = QuietHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
