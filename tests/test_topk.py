@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from sovereign_agents.bench.search import FIXED_QUERIES
 from sovereign_agents.cache import CacheInvalid
 from sovereign_agents.search import local, topk
-from sovereign_agents.search.local import column_max, open_index
+from sovereign_agents.search.local import open_index
 from sovereign_agents.search.ranking import ranked_rows
 from sovereign_agents.search.rerank import _weighted, load_params, rm3_query
+from sovereign_agents.search.topk import column_max
 from sovereign_agents.text import analyze
 
 

@@ -49,6 +49,7 @@ from sovereign_agents.corpus import (
 )
 from sovereign_agents.schemas import Paper
 from sovereign_agents.search.index_file import ArrayFileWriter, SortedStrings
+from sovereign_agents.search.topk import column_max
 from sovereign_agents.text import terms_of, token_terms, tokens
 
 CHUNK = 1 << 22  # postings per read-back chunk of the spill files
@@ -388,8 +389,8 @@ def _write(
             )
             writer.write("rows", rows_out, at=int(indptr[lo]))
             writer.write("data", data_out, at=int(indptr[lo]))
-            top = np.maximum.reduceat(data_out, indptr[lo:hi] - indptr[lo])
-            writer.write("max_weight", top, at=lo)
+            bounds = column_max(indptr[lo : hi + 1] - indptr[lo], data_out)
+            writer.write("max_weight", bounds, at=lo)
         writer.update_meta(build_seconds=round(time.perf_counter() - started, 3))
 
 

@@ -58,15 +58,6 @@ def index_file_name(sha256: str) -> str:
     return f"bm25-v{INDEX_VERSION}-a{ANALYZER_VERSION}-{sha256[:24]}.idx"
 
 
-def column_max(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Each column's largest weight (0 for an empty column), float32."""
-    out = np.zeros(len(indptr) - 1, dtype=np.float32)
-    full = np.flatnonzero(np.diff(indptr) > 0)
-    if len(full):
-        out[full] = np.maximum.reduceat(data, indptr[full])
-    return out
-
-
 def _as_is(terms: list[str]) -> list[str]:
     return terms
 
@@ -138,7 +129,7 @@ class BM25Index:
             indptr=indptr,
             rows=np.asarray(weights.indices, dtype=np.int32),
             data=data,
-            max_weight=column_max(indptr, data),
+            max_weight=topk.column_max(indptr, data),
             sha256=sha256,
             source=source,
             load_report=report,
@@ -196,7 +187,7 @@ class BM25Index:
                 or (data < 0).any()
                 or rows.min() < 0
                 or rows.max() >= n_docs
-                or not np.array_equal(max_weight, column_max(indptr, data))
+                or not np.array_equal(max_weight, topk.column_max(indptr, data))
             )
         ):
             raise CacheInvalid("the weight matrix is inconsistent (rows or weights)")

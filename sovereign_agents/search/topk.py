@@ -54,6 +54,15 @@ class Postings(Protocol):
     max_weight: np.ndarray
 
 
+def column_max(indptr: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """Each column's bound for ``top``: its largest weight (0 for an empty column), float32."""
+    out = np.zeros(len(indptr) - 1, dtype=np.float32)
+    full = np.flatnonzero(np.diff(indptr) > 0)
+    if len(full):
+        out[full] = np.maximum.reduceat(data, indptr[full])
+    return out
+
+
 @dataclass(frozen=True)
 class Ranked:
     """Rows best first (ties by row, positive scores only) and their float32 scores."""
