@@ -126,13 +126,29 @@ def nan_weights(good: Path, target: Path, marker: Path) -> None:
     np.savez(target, **arrays)
 
 
-def nan_index_weights(good: Path, target: Path, marker: Path) -> None:
-    """The right index file with its first weight poisoned (whole, right key, NaN inside)."""
-    data = good.read_bytes()
+def patched_index(
+    good: Path, target: Path, name: str, change: Callable[[np.ndarray], None]
+) -> None:
+    """The right index file (whole, right key) with its array ``name`` changed in place."""
+    data = bytearray(good.read_bytes())
     length = int.from_bytes(data[8:16], "little")
-    header = json.loads(data[16 : 16 + length])
-    at = -(-(16 + length) // 64) * 64 + int(header["arrays"]["data"]["offset"])
-    target.write_bytes(data[:at] + np.array([np.nan], dtype="<f4").tobytes() + data[at + 4 :])
+    spec = json.loads(data[16 : 16 + length])["arrays"][name]
+    at = -(-(16 + length) // 64) * 64 + int(spec["offset"])
+    values = np.frombuffer(data, dtype=spec["dtype"], count=spec["shape"][0], offset=at).copy()
+    change(values)
+    data[at : at + values.nbytes] = values.tobytes()
+    target.write_bytes(bytes(data))
+
+
+def nan_index_weights(good: Path, target: Path, marker: Path) -> None:
+    """The right index file with its first weight poisoned (NaN inside)."""
+    patched_index(good, target, "data", lambda weights: weights.__setitem__(0, np.nan))
+
+
+def lying_max_weights(good: Path, target: Path, marker: Path) -> None:
+    """The right index file whose per-term bounds lie: every max weight halved (finite,
+    plausible), which would let the pruned top-k skip papers that belong in it."""
+    patched_index(good, target, "max_weight", lambda bounds: bounds.__imul__(np.float32(0.5)))
 
 
 def lsa_file_as_index(good: Path, target: Path, marker: Path) -> None:
@@ -148,6 +164,7 @@ INDEX_DAMAGE: list[Damage] = [
     planted_pickle,
     lsa_file_as_index,
     nan_index_weights,
+    lying_max_weights,
 ]
 LSA_DAMAGE: list[Damage] = [truncated, random_bytes, planted_pickle, lsa_of_other_dim, nan_weights]
 
