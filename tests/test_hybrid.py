@@ -105,7 +105,7 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
     assert load_stance_model().name == "stance_v2"
     params = Path(__file__).parents[1] / "sovereign_agents/verifier_params"
     claims_sha = sha256_of(data_dir / "scifact" / "claims_train.jsonl")
-    for version in ("stance_v1", "stance_v2", "stance_v3", "stance_v4"):
+    for version in ("stance_v1", "stance_v2", "stance_v3", "stance_v4", "stance_v5"):
         model = load_stance_model(f"{version}.json")
         raw = json.loads((params / f"{version}.json").read_text())
         assert model.name == version and raw["version"] == version
@@ -114,7 +114,9 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
         assert len(model.model.features) == len(model.model.mean) == model.model.coef.shape[1]
         assert model.model.coef.shape[0] == 3 and set(STANCE_FEATURES) <= set(model.model.features)
         # stance_v3 on read the alignment cues
-        assert model.aligned == (version in ("stance_v3", "stance_v4"))
+        assert model.aligned == (version in ("stance_v3", "stance_v4", "stance_v5"))
+        # stance_v5 on also read each claim's opposite
+        assert (model.opposite_weight > 0) == (version == "stance_v5")
         assert model.aligned == (set(ALIGNMENT_FEATURES) <= set(model.model.features))
         prov = model.provenance
         assert prov["data"]["claims_sha256"] == claims_sha
@@ -128,6 +130,10 @@ def test_stance_model_params_are_data_with_provenance(data_dir: Path) -> None:
     # stance_v4: the negated pairs and the claim-family folds are recorded
     v4 = load_stance_model("stance_v4.json").provenance["fit"]
     assert v4["negated_pairs"] > 200 and "claim families" in v4["cv_groups"]
+    # stance_v5: the opposite's weight was chosen by the cross-validation beside C
+    v5 = load_stance_model("stance_v5.json").provenance["fit"]
+    assert v5["opposite_weight"] == load_stance_model("stance_v5.json").opposite_weight
+    assert {s["opposite_weight"] for s in v5["cv"]} >= {0.0, v5["opposite_weight"]}
 
 
 def test_every_stance_model_verifies_with_its_own_features() -> None:
@@ -137,7 +143,7 @@ def test_every_stance_model_verifies_with_its_own_features() -> None:
     from sovereign_agents.verification.stance_model import load_stance_model
 
     claims = ["Statins lower the risk of myocardial infarction.", "Statins raise muscle pain."]
-    for version in ("stance_v2", "stance_v3", "stance_v4"):
+    for version in ("stance_v2", "stance_v3", "stance_v4", "stance_v5"):
         verifier = HybridVerifier(stance=load_stance_model(f"{version}.json"))
         verdicts = verifier.verify(claims, [SOURCE] * 2).verdicts
         assert [v.stance_by for v in verdicts] == [version, version]

@@ -73,6 +73,39 @@ def test_the_stance_model_scores_a_negated_support_pair_contradict() -> None:
         "Patients were not followed for five years.",
     ]
     verifier = HybridVerifier(stance=load_stance_model("stance_v4.json"))
-    verdicts = verifier.verify([*claims, *negated], [source] * 4).verdicts
+    verdicts = verifier.verify([*claims, *(str(n) for n in negated)], [source] * 4).verdicts
     assert [v.stance for v in verdicts] == ["SUPPORT"] * 2 + ["CONTRADICT"] * 2
     assert [v.verified for v in verdicts] == [True, True, False, False]
+
+
+def test_stance_v5_reads_each_claim_and_its_opposite() -> None:
+    """stance_v5's probabilities are its own mixed with its opposite's, SUPPORT and CONTRADICT
+    swapped (``with_opposite``); a claim with no clean opposite keeps its own."""
+    import numpy as np
+
+    from sovereign_agents.verification.hybrid import pair_features, stance_proba, stance_rows
+    from sovereign_agents.verification.stance_model import load_stance_model, with_opposite
+
+    model = load_stance_model("stance_v5.json")
+    weight = model.opposite_weight
+    assert 0 < weight < 1
+    source = (
+        "Statins and heart attacks in older adults. Statin therapy reduced the risk of "
+        "myocardial infarction by 30 percent compared with placebo."
+    )
+    claims = [
+        "Statin therapy reduces the risk of myocardial infarction.",
+        "No statin was given to the placebo group.",  # no clean opposite
+    ]
+    assert opposite(claims[1]) is None
+    turned = str(opposite(claims[0]))
+    own = model.model.proba(stance_rows(model, claims, pair_features(claims, [source] * 2)))
+    reversed_ = model.model.proba(stance_rows(model, [turned], pair_features([turned], [source])))
+    mixed = stance_proba(model, claims, [source] * 2, pair_features(claims, [source] * 2))
+    expected = (1 - weight) * own[0] + weight * reversed_[0][[1, 0, 2]]
+    assert np.allclose(mixed[0], expected) and np.allclose(mixed[1], own[1])
+    assert np.allclose(mixed.sum(axis=1), 1.0)
+    # the opposite reads CONTRADICT where the claim reads SUPPORT, so mixing it in agrees
+    assert reversed_[0][1] > reversed_[0][0] and mixed[0][0] > mixed[0][1]
+    # the mixing itself: weight 0 is the model alone
+    assert np.array_equal(with_opposite(own, reversed_[:1], [0], 0.0), own)

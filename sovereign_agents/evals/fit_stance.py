@@ -12,13 +12,17 @@ such pair once more with its claim negated and its label flipped (``negate.oppos
 increases Y" -> "X decreases Y", "X is not Y" -> "X is Y"), against the abstract and against
 the gold rationale; and two sentences of each fit abstract as claims of themselves, labelled
 SUPPORT (a sentence supports itself; without them the model called some verbatim claims
-CONTRADICT). On the fit split only: the regularisation C and the SUPPORT threshold are chosen by
+CONTRADICT). From stance_v5 each row is also read with its claim's opposite against the same
+source (``opposite_matrix``; ``hybrid.stance_proba`` at run time) and the two readings mixed
+(``stance_model.with_opposite``), the opposite's share chosen with C. On the fit split
+only: the regularisation C, the opposite's weight and the SUPPORT threshold are chosen by
 5-fold cross-validation grouped by claim family (``claim_families``: cited documents linked by
 a claim citing both; stance_v3 grouped by cited document alone), ``REPEATS`` random deals of
 the families to folds, out-of-fold predictions pooled — the threshold with the best support F1
 among those keeping contradicted-but-verified <= ``MAX_CONTRADICTED`` — then the model is
-refitted on the whole fit split. The held-out split is scored once, at the
-end, and recorded in the provenance with the all-train numbers (which include the fit split).
+refitted on the whole fit split. The held-out split is scored once, at the end (through the
+verifier's own ``stance_proba``), and recorded in the provenance with the all-train numbers
+(which include the fit split).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from sovereign_agents.evals.scifact import Pair, load_pairs, sha256_of, split_pa
 from sovereign_agents.evals.verification import DEFAULT_BATCH
 from sovereign_agents.evals.verification_metrics import prf
 from sovereign_agents.verification.alignment import ALIGNMENT_FEATURES
-from sovereign_agents.verification.hybrid import FEATURES, Scored, pair_features
+from sovereign_agents.verification.hybrid import FEATURES, Scored, pair_features, stance_proba
 from sovereign_agents.verification.negate import opposite
 from sovereign_agents.verification.stance_model import (
     LABELS,
@@ -47,12 +51,16 @@ from sovereign_agents.verification.stance_model import (
     StanceModel,
     alignment_context,
     feature_rows,
+    with_opposite,
 )
 
-VERSION = "stance_v4"
+VERSION = "stance_v5"
 PARAMS_PATH = Path(__file__).resolve().parents[1] / "verifier_params" / f"{VERSION}.json"
 MAX_CONTRADICTED = 0.22  # on the fit split's cross-validation, leaving room under 0.25
 C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03)
+# the share of a claim's probabilities taken from its opposite's (``with_opposite``), chosen
+# with C by the cross-validation; 0 is the single reading of stance_v4 and before
+OPPOSITE_WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5)
 # how the feature set was chosen: the same pooled cross-validation on the fit split (best
 # support F1 with contradicted-but-verified <= MAX_CONTRADICTED, best C of 0.001-0.03 each)
 FEATURE_CHOICE = (
@@ -72,7 +80,24 @@ FEATURE_CHOICE = (
     "a two-stage model (evidence vs NEI, then SUPPORT vs CONTRADICT with its own C and the "
     "marker words, augmented pairs weighted 0.5) 0.557-0.600; SUPPORT decided on "
     "P(SUPPORT) - P(CONTRADICT) instead of P(SUPPORT) 0.53-0.58; cues read on the 1 / 2 / 5 best "
-    "body sentences instead of 3 (with the negated pairs) 0.511 / 0.566 / 0.605"
+    "body sentences instead of 3 (with the negated pairs) 0.511 / 0.566 / 0.605. "
+    "stance_v5 (the same CV, recomputed: stance_v4's rows 0.583 at C 0.003): the gold "
+    "rationale as the cue context of the fit pairs with evidence (an oracle of sentence "
+    "selection) 0.526, its SUPPORT-vs-CONTRADICT AUC no higher (0.66 vs 0.67), so a better "
+    "sentence selector was not tried; + word and bigram overlap of the claim and of its "
+    "opposite with the 3 best sentences, and their alignment-cue differences (7 features) "
+    "0.580; + the alignment and 6 stance cues per sentence (max, min, best) 0.578; "
+    "SUPPORT at P(S) >= t1 and P(S)/(P(S)+P(C)) >= t2 (both by CV) 0.583; gradient-boosted "
+    "trees (depth 3, balanced) 0.500; their mean with the logistic model 0.536 (0.574 with "
+    "the two thresholds); each claim also read reversed (``negate.opposite``) against the "
+    "same source, its probabilities mixed in with SUPPORT and CONTRADICT swapped "
+    "(``stance_model.with_opposite``): weight 0.3 at C 0.003 0.622 (shipped; weights 0.2-0.4 "
+    "beat the single reading at every C 0.001-0.03, see cv). With the opposite reading: all "
+    "of a claim's opposites averaged at most 0.611; the opposite's features as inputs "
+    "instead of a mixture 0.585; CONTRADICT weighted 1.5-2x 0.581-0.618; augmented rows "
+    "weighted 0.5 0.601; 4 self pairs per abstract 0.619; negated self pairs as CONTRADICT "
+    "0.568-0.574; an odds/hazard-ratio direction cue 0.614; cues averaged over 2, 3 and 5 "
+    "sentence contexts 0.619; a two-stage model (evidence, then SUPPORT vs CONTRADICT) 0.595"
 )
 # cross-validation repeated over this many random assignments of cited documents to the 5
 # folds, the out-of-fold predictions pooled: one fixed split made the chosen F1 jump by 0.05
@@ -85,24 +110,15 @@ CLASS_WEIGHT = "balanced"
 GOLD = {"SUPPORT": 0, "CONTRADICT": 1, "NONE": 2}
 
 
-def pair_matrix(
-    pairs: Sequence[Pair], batch: int = DEFAULT_BATCH, gold_evidence: bool = False
-) -> np.ndarray:
-    """Features of every pair as the verifier computes them, ``batch`` pairs per call; with
-    ``gold_evidence`` the source is the title and the gold rationale sentences only."""
-    rows = []
-    for start in range(0, len(pairs), batch):
-        chunk = pairs[start : start + batch]
-        claims = [p.claim for p in chunk]
-        sources = [
-            f"{p.title}. " + " ".join(p.sentences[i].strip() for i in p.evidence)
-            if gold_evidence
-            else p.source
-            for p in chunk
-        ]
-        scored = pair_features(claims, sources)
-        rows.append(model_rows(claims, scored))
-    return np.vstack(rows)
+def pair_sources(pairs: Sequence[Pair], gold_evidence: bool = False) -> list[str]:
+    """Each pair's source as the verifier reads it; with ``gold_evidence`` the title and the
+    gold rationale sentences only."""
+    return [
+        f"{p.title}. " + " ".join(p.sentences[i].strip() for i in p.evidence)
+        if gold_evidence
+        else p.source
+        for p in pairs
+    ]
 
 
 def model_rows(claims: Sequence[str], scored: Sequence[Scored]) -> np.ndarray:
@@ -110,6 +126,38 @@ def model_rows(claims: Sequence[str], scored: Sequence[Scored]) -> np.ndarray:
     base = np.vstack([s.features for s in scored])
     contexts = [alignment_context(s.evidence, s.body) for s in scored]
     return feature_rows(claims, contexts, base, aligned=True)
+
+
+def claims_matrix(
+    claims: Sequence[str], sources: Sequence[str], batch: int = DEFAULT_BATCH
+) -> np.ndarray:
+    """Features of every (claim, source) as the verifier computes them, ``batch`` per call."""
+    rows = []
+    for start in range(0, len(claims), batch):
+        chunk = claims[start : start + batch]
+        rows.append(model_rows(chunk, pair_features(chunk, sources[start : start + batch])))
+    return np.vstack(rows)
+
+
+def pair_matrix(
+    pairs: Sequence[Pair], batch: int = DEFAULT_BATCH, gold_evidence: bool = False
+) -> np.ndarray:
+    """Features of every pair as the verifier computes them, ``batch`` pairs per call; with
+    ``gold_evidence`` the source is the title and the gold rationale sentences only."""
+    return claims_matrix([p.claim for p in pairs], pair_sources(pairs, gold_evidence), batch)
+
+
+def opposite_matrix(
+    claims: Sequence[str], sources: Sequence[str], batch: int = DEFAULT_BATCH
+) -> tuple[list[int], np.ndarray]:
+    """(rows, features): the claims that have an opposite (``negate.opposite``) and the
+    features of each opposite against the claim's source, as ``hybrid.stance_proba`` reads
+    them at run time."""
+    rows = [i for i, c in enumerate(claims) if opposite(c) is not None]
+    turned = [str(opposite(claims[i])) for i in rows]
+    if not rows:
+        return [], np.zeros((0, len(FEATURES) + len(STANCE_FEATURES) + len(ALIGNMENT_FEATURES)))
+    return rows, claims_matrix(turned, [sources[i] for i in rows], batch)
 
 
 def self_pairs(
@@ -126,14 +174,6 @@ def self_pairs(
         long = [s.strip() for s in p.sentences if len(s.split()) >= min_words]
         out += [(s, p.doc_id) for s in long[:per_doc]]
     return out
-
-
-def self_matrix(own: Sequence[tuple[str, int]], batch: int = DEFAULT_BATCH) -> np.ndarray:
-    rows = []
-    for start in range(0, len(own), batch):
-        sentences = [s for s, _ in own[start : start + batch]]
-        rows.append(model_rows(sentences, pair_features(sentences, sentences)))
-    return np.vstack(rows)
 
 
 def claim_families(pairs: Sequence[Pair]) -> dict[int, int]:
@@ -225,15 +265,28 @@ def group_folds(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def cross_validated(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float, folds: int = 5, seed: int = 0
-) -> np.ndarray:
-    """Out-of-fold class probabilities of every row (folds grouped by ``groups``)."""
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    c: float,
+    opposites: tuple[list[int], np.ndarray],
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold class probabilities of every row and of every opposite (``opposites``:
+    the rows that have one and its features), folds grouped by ``groups``."""
+    rows, x_opposite = opposites
     proba = np.zeros((len(y), len(LABELS)))
+    opposite_proba = np.zeros((len(rows), len(LABELS)))
     fold = group_folds(groups, folds, seed)
+    opposite_fold = fold[np.asarray(rows, dtype=int)]
     for k in range(folds):
         test = fold == k
-        proba[test] = fit_multinomial(x[~test], y[~test], c).proba(x[test])
-    return proba
+        model = fit_multinomial(x[~test], y[~test], c)
+        proba[test] = model.proba(x[test])
+        if (opposite_fold == k).any():
+            opposite_proba[opposite_fold == k] = model.proba(x_opposite[opposite_fold == k])
+    return proba, opposite_proba
 
 
 def fit(pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> tuple[StanceModel, dict[str, Any]]:
@@ -250,28 +303,44 @@ def fit(pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> tuple[StanceModel,
     # and sentences of the fit abstracts as claims of themselves, SUPPORT: a finding stated in
     # its own words is supported by it (what an extracted claim against its source looks like)
     own = self_pairs(fit_pairs)
+    blocks = [
+        (fit_pairs, False),
+        (with_evidence, True),
+        (negated, False),
+        (negated, True),
+    ]
+    claims = [p.claim for block, _ in blocks for p in block] + [s for s, _ in own]
+    sources = [src for block, gold in blocks for src in pair_sources(block, gold)] + [
+        s for s, _ in own
+    ]
+    # the matrix in the same calls as before stance_v5: one block of pairs per batch run
     x = np.vstack(
-        [
-            pair_matrix(fit_pairs, batch),
-            pair_matrix(with_evidence, batch, gold_evidence=True),
-            pair_matrix(negated, batch),
-            pair_matrix(negated, batch, gold_evidence=True),
-            self_matrix(own, batch),
-        ]
+        [pair_matrix(block, batch, gold) for block, gold in blocks]
+        + [claims_matrix([s for s, _ in own], [s for s, _ in own], batch)]
     )
-    rows = [*fit_pairs, *with_evidence, *negated, *negated]
+    opposites = opposite_matrix(claims, sources, batch)
+    rows = [p for block, _ in blocks for p in block]
     y = np.asarray([GOLD[p.label] for p in rows] + [0] * len(own))
     family = claim_families(pairs)
     groups = np.asarray([family[p.doc_id] for p in rows] + [family[d] for _, d in own])
+    # the threshold is chosen on the pairs as the verifier sees them (not the gold copies)
+    scored = np.tile(np.arange(len(y)) < len(fit_pairs), REPEATS)
     search = []
     for c in C_GRID:
-        # the threshold is chosen on the pairs as the verifier sees them (not the gold copies)
-        scored = np.tile(np.arange(len(y)) < len(fit_pairs), REPEATS)
-        pooled = np.vstack([cross_validated(x, y, groups, c, seed=r) for r in range(REPEATS)])
-        threshold, f1 = choose_threshold(pooled, np.tile(y, REPEATS), scored)
-        search.append({"C": c, "threshold": threshold, "cv_support_f1": f1})
+        runs = [cross_validated(x, y, groups, c, opposites, seed=r) for r in range(REPEATS)]
+        for weight in OPPOSITE_WEIGHTS:
+            pooled = np.vstack([with_opposite(p, q, opposites[0], weight) for p, q in runs])
+            threshold, f1 = choose_threshold(pooled, np.tile(y, REPEATS), scored)
+            search.append(
+                {"C": c, "opposite_weight": weight, "threshold": threshold, "cv_support_f1": f1}
+            )
     chosen = max(search, key=lambda s: (s["cv_support_f1"], -s["C"]))
-    model = StanceModel(fit_multinomial(x, y, chosen["C"]), chosen["threshold"], VERSION)
+    model = StanceModel(
+        fit_multinomial(x, y, chosen["C"]),
+        chosen["threshold"],
+        VERSION,
+        opposite_weight=chosen["opposite_weight"],
+    )
     return model, {
         "pairs": len(fit_pairs),
         "gold_evidence_pairs": len(with_evidence),
@@ -279,6 +348,8 @@ def fit(pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> tuple[StanceModel,
         "cv_groups": "claim families: cited documents linked by a claim citing both",
         "self_pairs": len(own),
         "C": chosen["C"],
+        "opposite_weight": chosen["opposite_weight"],
+        "opposite_pairs": len(opposites[0]),
         "class_weight": CLASS_WEIGHT,
         "cv": search,
         "cv_repeats": REPEATS,
@@ -288,8 +359,13 @@ def fit(pairs: Sequence[Pair], batch: int = DEFAULT_BATCH) -> tuple[StanceModel,
 
 
 def evaluate(model: StanceModel, pairs: Sequence[Pair], batch: int) -> dict[str, Any]:
-    proba = model.model.proba(pair_matrix(pairs, batch))
-    return metrics(model.decide(proba), np.asarray([GOLD[p.label] for p in pairs]))
+    """The model's metrics on ``pairs``, its probabilities computed as the verifier does."""
+    probas = []
+    for start in range(0, len(pairs), batch):
+        claims = [p.claim for p in pairs[start : start + batch]]
+        sources = pair_sources(pairs[start : start + batch])
+        probas.append(stance_proba(model, claims, sources, pair_features(claims, sources)))
+    return metrics(model.decide(np.vstack(probas)), np.asarray([GOLD[p.label] for p in pairs]))
 
 
 def main(
@@ -327,7 +403,7 @@ def main(
         },
         "script": "python -m sovereign_agents.evals.fit_stance",
     }
-    model = StanceModel(model.model, model.threshold, model.name, provenance)
+    model = StanceModel(model.model, model.threshold, model.name, provenance, model.opposite_weight)
     out.write_text(json.dumps(model.to_dict(), indent=1) + "\n")
     typer.echo(json.dumps(provenance["metrics"], indent=1))
     typer.echo(f"written: {out}")

@@ -12,7 +12,8 @@ their provenance ship in ``verifier_params/hybrid_v1.json``), give
 
 By default a fitted 3-way stance model (``stance_model``, ``verifier_params/stance_v2.json``)
 replaces the second regression: it labels each claim against the evidence found
-SUPPORT / CONTRADICT / NOT_ENOUGH_INFO and its P(SUPPORT) is the confidence.
+SUPPORT / CONTRADICT / NOT_ENOUGH_INFO and its P(SUPPORT) is the confidence; a model with an
+``opposite_weight`` (stance_v5, by name) also reads each claim's opposite (``stance_proba``).
 A claim is verified exactly when its confidence >= threshold (chosen on the fit split).
 The vectorisers are fitted on the texts of one call, like the reference verifier.
 """
@@ -38,11 +39,13 @@ from sovereign_agents.verification.base import (
     VerifierRecord,
 )
 from sovereign_agents.verification.cues import direction_conflict, directions, is_negated, numbers
+from sovereign_agents.verification.negate import opposite
 from sovereign_agents.verification.stance_model import (
     StanceModel,
     alignment_context,
     feature_rows,
     load_stance_model,
+    with_opposite,
 )
 
 if TYPE_CHECKING:
@@ -208,6 +211,37 @@ def pair_features(claims: Sequence[str], sources: Sequence[str]) -> list[Scored]
     return out
 
 
+def stance_rows(stance: StanceModel, claims: Sequence[str], scored: Sequence[Scored]) -> np.ndarray:
+    """The stance model's input rows for pairs the hybrid scored: its cues read on
+    ``alignment_context`` (stance_v3 on) or on the hybrid's evidence (older models)."""
+    texts = [
+        alignment_context(s.evidence, s.body) if stance.aligned else " … ".join(s.evidence)
+        for s in scored
+    ]
+    return feature_rows(claims, texts, np.vstack([s.features for s in scored]), stance.aligned)
+
+
+def stance_proba(
+    stance: StanceModel, claims: Sequence[str], sources: Sequence[str], scored: Sequence[Scored]
+) -> np.ndarray:
+    """The stance model's class probabilities of each pair; from stance_v5 mixed with those
+    of the claim's opposite against the same source, SUPPORT and CONTRADICT swapped
+    (``with_opposite``): a claim is judged twice, once as written and once reversed, which
+    the cross-validation on the fit split found to separate SUPPORT from CONTRADICT better
+    than one reading. The opposites are scored in one call of their own."""
+    proba = stance.model.proba(stance_rows(stance, claims, scored))
+    if not stance.opposite_weight:
+        return proba
+    reversed_ = [opposite(c) for c in claims]
+    rows = [i for i, o in enumerate(reversed_) if o is not None]
+    if not rows:
+        return proba
+    turned = [cast(str, reversed_[i]) for i in rows]
+    turned_scored = pair_features(turned, [sources[i] for i in rows])
+    opposite_proba = stance.model.proba(stance_rows(stance, turned, turned_scored))
+    return with_opposite(proba, opposite_proba, rows, stance.opposite_weight)
+
+
 @dataclass(frozen=True)
 class Logistic:
     """A fitted logistic regression on standardised features (numpy only at run time)."""
@@ -362,13 +396,7 @@ class HybridVerifier:
         p_evidence = self.params.evidence.proba(matrix)
         if self.stance is None:
             return p_evidence, p_evidence * self.params.stance.proba(matrix), scored, None
-        aligned = self.stance.aligned
-        texts = [
-            alignment_context(s.evidence, s.body) if aligned else " … ".join(s.evidence)
-            for s in scored
-        ]
-        rows = feature_rows(claims, texts, matrix, aligned)
-        proba = self.stance.model.proba(rows)
+        proba = stance_proba(self.stance, claims, sources, scored)
         return p_evidence, proba[:, 0], scored, proba
 
     def scores(self, claims: Sequence[str], sources: Sequence[str]) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Turn a claim into its opposite, for stance training data (``evals/fit_stance``).
+"""Turn a claim into its opposite, for stance training data (``evals/fit_stance``) and, from
+stance_v5, for the stance model's second reading of each claim (``hybrid.stance_proba``).
 
 SciFact's contradicted claims are mostly an annotator's negation of a supported one ("X
 increases Y" / "X does not increase Y" / "X decreases Y"), and the stance model's weak part is
