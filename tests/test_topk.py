@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sovereign_agents.bench.scale import generate
 from sovereign_agents.bench.search import FIXED_QUERIES
 from sovereign_agents.cache import CacheInvalid
 from sovereign_agents.search import local, topk
@@ -18,6 +20,7 @@ from sovereign_agents.search.local import open_index
 from sovereign_agents.search.ranking import ranked_rows
 from sovereign_agents.search.rerank import _weighted, load_params, rm3_query
 from sovereign_agents.search.topk import column_max
+from sovereign_agents.search.topk import exhaustive as _exhaustive
 from sovereign_agents.text import analyze
 
 
@@ -58,17 +61,26 @@ def corpora(draw: st.DrawFn) -> tuple[Columns, int]:
     ),
     k=st.one_of(st.integers(0, 4), st.integers(0, 70)),
     share=st.sampled_from([topk.EXHAUSTIVE_SHARE, 1e9]),  # 1e9: never fall back
+    # seeds set the floor only: any rows, out of range too, must leave the answer as it is
+    seeds=st.one_of(st.none(), st.lists(st.integers(-2, 70), max_size=12)),
+    dear=st.booleans(),  # full passes made dear: the pruned path whenever it can be taken
 )
 def test_top_equals_ranking_every_score(
     corpus: tuple[Columns, int],
     picks: list[tuple[int, float]],
     k: int,
     share: float,
+    seeds: list[int] | None,
+    dear: bool,
 ) -> None:
     columns, n_docs = corpus
     n_terms = len(columns.indptr) - 1
     query = [(c % n_terms, f) for c, f in picks]
-    found = topk.top(columns, query, k, n_docs, share=share)
+    at = None if seeds is None else np.array(seeds, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        if dear:
+            patch.setattr(topk, "POSTING_STEPS", 10**9)
+        found = topk.top(columns, query, k, n_docs, share=share, seeds=at)
     every = topk.exhaustive(columns, query, n_docs)
     want = ranked_rows(every, k)
     assert found.rows.tolist() == want.tolist()
@@ -119,6 +131,34 @@ def test_a_paper_outside_the_candidates_that_ties_at_the_cut_wins_by_row() -> No
         assert found.rows.tolist() == [0]
 
 
+def test_candidates_that_cannot_reach_the_cut_are_not_looked_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rare heavy column (papers 0-9, weights 10 down to 1) and a common light one (all
+    1,000 papers, weight 0.1): the top 3 are papers 0-2, and only they are looked up in the
+    common column; papers 3-9 cannot reach the third best even with its bound added."""
+    n_docs = 1000
+    rare = np.arange(10, dtype=np.int32)
+    indptr = np.array([0, 10, 10 + n_docs], dtype=np.int64)
+    rows = np.r_[rare, np.arange(n_docs, dtype=np.int32)]
+    data = np.r_[np.arange(10, 0, -1), np.full(n_docs, 0.1)].astype(np.float32)
+    columns = Columns(indptr, rows, data, column_max(indptr, data))
+    looked_up: list[int] = []
+    scores_of = topk.scores_of
+
+    def spy(index: topk.Postings, query: topk.Query, at: np.ndarray, n: int) -> np.ndarray:
+        looked_up.append(len(at))
+        return scores_of(index, query, at, n)
+
+    monkeypatch.setattr(topk, "scores_of", spy)
+    query = [(0, 1.0), (1, 1.0)]
+    found = topk.top(columns, query, 3, n_docs)
+    every = topk.exhaustive(columns, query, n_docs)
+    assert found.rows.tolist() == [0, 1, 2] == ranked_rows(every, 3).tolist()
+    assert found.scores.tobytes() == every[[0, 1, 2]].tobytes()
+    assert looked_up[-1] == 3  # the final exact scores: the survivors only, not all 10
+
+
 def test_factors_must_not_be_negative_or_nan() -> None:
     columns = Columns(
         np.array([0, 1]), np.array([0], np.int32), np.ones(1, np.float32), np.ones(1, np.float32)
@@ -156,7 +196,49 @@ def test_the_real_index_bm25_and_rm3_queries(daily_corpus: Path, tmp_path: Path)
                 scipy = np.asarray(index.weights[:, columns] @ values).ravel()
                 assert every.tobytes() == scipy.tobytes(), query
             for k in (1, 10, params.fb_docs, params.depth):
-                found = index.top_rows(asked, k)
                 want = ranked_rows(every, k)
-                assert found.rows.tolist() == want.tolist(), (query, k)
-                assert found.scores.tobytes() == every[want].tobytes(), (query, k)
+                for seeds in (None, best.rows):
+                    found = index.top_rows(asked, k, seeds=seeds)
+                    assert found.rows.tolist() == want.tolist(), (query, k)
+                    assert found.scores.tobytes() == every[want].tobytes(), (query, k)
+
+
+@pytest.mark.parametrize("pruned", [False, True])
+def test_a_corpus_of_copies_is_ranked_exactly(
+    daily_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pruned: bool
+) -> None:
+    """300 real records and 19 copies of each (how ``bench scale`` grows a corpus): every
+    paper's best partial scores are its own copies and ties are everywhere, the hard case for
+    a floor. The re-ranker's BM25 and seeded RM3 passes are exact, with full passes as cheap
+    as they are at this size, and with them made dear, so that every pass is pruned."""
+    full_passes: list[int] = []
+    if pruned:
+        monkeypatch.setattr(topk, "POSTING_STEPS", 10**9)
+        monkeypatch.setattr(topk, "EXHAUSTIVE_SHARE", 1e9)
+        exhaustive = topk.exhaustive
+
+        def counted(*args: Any) -> np.ndarray:
+            full_passes.append(1)
+            return exhaustive(*args)
+
+        monkeypatch.setattr(topk, "exhaustive", counted)
+    source = tmp_path / "source.jsonl"
+    with daily_corpus.open(encoding="utf-8") as handle:
+        source.write_text("".join(line for _, line in zip(range(300), handle, strict=False)))
+    corpus = tmp_path / "copies.jsonl"
+    generate(source, 6000, corpus)
+    local.clear_memo()
+    index, _ = open_index(corpus, str(tmp_path / "cache"))
+    n_docs = len(index.papers)
+    assert n_docs == 6000
+    params = load_params()
+    for query in FIXED_QUERIES:
+        best = index.top_rows(index.pairs(query), params.depth)
+        asked = _weighted(index, rm3_query(index, analyze(query), best, params))
+        found = index.top_rows(asked, params.depth, seeds=best.rows)
+        for ranked, pairs in ((best, index.pairs(query)), (found, asked)):
+            every = _exhaustive(index, pairs, n_docs)
+            want = ranked_rows(every, params.depth)
+            assert ranked.rows.tolist() == want.tolist(), query
+            assert ranked.scores.tobytes() == every[want].tobytes(), query
+    assert not full_passes  # with full passes made dear, none scored every paper

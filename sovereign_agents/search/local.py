@@ -228,10 +228,13 @@ class BM25Index:
         posting of the query; ``top_rows`` reads few."""
         return topk.exhaustive(self, self.pairs(query), len(self.papers))
 
-    def top_rows(self, query: Sequence[tuple[int, float]], k: int) -> topk.Ranked:
+    def top_rows(
+        self, query: Sequence[tuple[int, float]], k: int, seeds: np.ndarray | None = None
+    ) -> topk.Ranked:
         """The ``k`` best rows for ``query`` (``(column, factor)`` pairs) and their scores:
-        exactly ``ranked_rows`` over every paper's score, most postings unread (``topk``)."""
-        return topk.top(self, query, k, len(self.papers))
+        exactly ``ranked_rows`` over every paper's score, most postings unread (``topk``;
+        ``seeds``: rows likely to rank high, which only make it read less)."""
+        return topk.top(self, query, k, len(self.papers), seeds=seeds)
 
     def top(self, query: str, k: int) -> list[tuple[Paper, float]]:
         best = self.top_rows(self.pairs(query), k)

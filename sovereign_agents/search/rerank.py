@@ -365,7 +365,8 @@ def candidates(index: BM25Index, query: str, params: RerankParams) -> Candidates
         empty = np.zeros(0)
         return Candidates(np.zeros(0, dtype=np.int64), empty, np.zeros((0, len(FEATURES))))
     asked_rm3 = _weighted(index, expanded)
-    best_rm3 = index.top_rows(asked_rm3, params.depth)
+    # BM25's best are RM3's likely best too (its feedback came from them): they set the floor
+    best_rm3 = index.top_rows(asked_rm3, params.depth, seeds=best_bm25.rows)
     bm25_top, rm3_top = best_bm25.rows[: params.depth], best_rm3.rows
     rows = np.union1d(bm25_top, rm3_top)
     distinct = [t for t in dict.fromkeys(terms) if t in index.vocabulary]

@@ -8,25 +8,33 @@ been). ``top`` returns the same rows and scores as ranking ``exhaustive`` by
 
 * the postings of the *essential* columns: the columns with the largest bounds
   (``max_weight * factor``), taken one at a time until the rest can no longer lift a paper
-  that none of them holds into the top ``k``;
-* for the candidates (the papers the essential columns hold), each other column's weight,
-  found by binary search in its rows (ascending), not by reading the column.
+  that none of them holds into the top ``k``; the papers they hold are the *candidates*;
+* the exact scores of a few promising papers (the candidates with the best *partial*
+  scores, the essential columns' share, and any ``seeds`` the caller knows to rank high):
+  their k-th best is a *floor* under the k-th best score of all papers;
+* for the candidates, the other columns one at a time (largest bound first), each weight
+  found by binary search in the column's rows (ascending), not by reading the column; a
+  candidate is dropped as soon as what it has plus the unread columns' bounds falls below
+  the floor, so the long columns are looked up for a few papers only.
 
 Why it is exact (every weight and factor >= 0; float32 addition rounds monotonically):
 
 * a paper none of the essential columns holds scores at most ``bound``, the float32 sum in
   query order of the other pairs' ``max_weight * factor`` (each addend at most its bound);
-* a candidate scores at least its *partial* score, the float32 sum in query order of the
-  essential pairs alone (adding a non-negative addend never lowers a rounded sum);
-* so when ``bound`` is below the k-th best partial score, at least ``k`` candidates score
-  strictly more than any paper outside them: the top ``k`` are candidates. Their exact
+* at least ``k`` papers score the floor or more (it is the k-th best of exact scores);
+* so when ``bound`` is below the floor, no paper outside the candidates is in the top ``k``;
+  nor is a dropped candidate, whose score is below the floor: its bound is the real sum of
+  what it has and the unread bounds, widened for the float32 rounding of the additions it
+  stands for (each at most 2**-24 relative) with room to spare. The survivors' exact
   scores are computed with the very operations of ``exhaustive`` (adding 0.0 where a column
   lacks the paper changes nothing), so scores, order and ties are the same bits.
 
 When the essential columns' postings would exceed ``EXHAUSTIVE_SHARE`` of the papers, or
-the binary searches for the candidates would outnumber the postings of a full pass (a rare
-term held by many papers, as in a corpus of replicated records), scoring every paper is
-cheaper and ``top`` does that.
+the lookups for the candidates would cost more than a full pass (``POSTING_STEPS``,
+``PAPER_STEPS``), scoring every paper is cheaper and ``top`` does that. In a corpus of
+replicated records a paper's best partial scores are often its own copies, whose whole
+scores are low: the floor then comes from the seeds (the re-ranker seeds its RM3 pass with
+BM25's best), and without them from the next essential column.
 """
 
 from __future__ import annotations
@@ -43,6 +51,12 @@ from sovereign_agents.search.ranking import ranked_rows
 
 Query = Sequence[tuple[int, float | np.float32]]  # (column, factor) pairs in query order
 EXHAUSTIVE_SHARE = 0.25  # essential postings per paper beyond which every paper is scored
+# a full pass in lookup steps (one step of a binary search), measured on 3M papers:
+# scattering a posting costs about 7 steps, ranking a paper about 3
+POSTING_STEPS = 7
+PAPER_STEPS = 3
+DENSE_SHARE = 32  # essential postings beyond papers / this are added into a dense array
+PROMISING = 256  # candidates scored exactly to set the floor the others must reach
 
 
 class Postings(Protocol):
@@ -131,10 +145,14 @@ def top(
     k: int,
     n_docs: int,
     *,
-    share: float = EXHAUSTIVE_SHARE,
+    share: float | None = None,
+    seeds: np.ndarray | None = None,
 ) -> Ranked:
     """The top ``k`` of ``exhaustive(index, query, n_docs)`` by ``ranked_rows``, exactly.
-    ``share``: essential postings per paper beyond which every paper is scored."""
+    ``share``: essential postings per paper beyond which every paper is scored
+    (``EXHAUSTIVE_SHARE``). ``seeds``:
+    rows likely to score high (another ranking's best), scored first to set the floor the
+    others must reach; they change how much is read, never the answer."""
     pairs = [(c, f) for c, f in _pairs(query) if f > 0]  # a zero factor adds exactly 0
     if k <= 0 or not pairs or not n_docs:
         return Ranked(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
@@ -144,44 +162,137 @@ def top(
         bound[c] += float(np.float32(index.max_weight[c]) * f)
     # essential first: the largest bounds (rare terms: short columns, high weights)
     order = sorted(length, key=lambda c: (-bound[c], length[c], c))
-    budget = share * n_docs
-    exhaustive_cost = sum(length.values()) + n_docs / 2  # postings scattered, papers ranked
-    essential: set[int] = set()
+    budget = (EXHAUSTIVE_SHARE if share is None else share) * n_docs
+    exhaustive_cost = POSTING_STEPS * sum(length.values()) + PAPER_STEPS * n_docs
+    seeds = _in_range(seeds, n_docs)
     read = 0
-    for column in order:
-        essential.add(column)
+    for i, column in enumerate(order):
+        essential, later = set(order[: i + 1]), order[i + 1 :]
         read += length[column]
         if read > budget:
             break
         rest = [np.float32(index.max_weight[c]) * f for c, f in pairs if c not in essential]
         outside = _sum_in_order(rest)
+        candidates, partial = _partial(index, pairs, essential, read, n_docs)
         if outside == 0:  # no paper outside the candidates scores above 0
-            return _ranked(index, pairs, _candidates(index, pairs, essential, n_docs), k, n_docs)
-        candidates = _candidates(index, pairs, essential, n_docs)
-        probes = len(candidates) * sum(
-            math.log2(n + 1) for c, n in length.items() if c not in essential
-        )
-        if probes > exhaustive_cost:  # looking the candidates up costs more than a full pass
-            break
+            return _ranked(index, pairs, candidates, k, n_docs)
         if len(candidates) < k:
             continue
-        partial = scores_of(index, [(c, f) for c, f in pairs if c in essential], candidates, n_docs)
-        kth = np.partition(partial, len(partial) - k)[len(partial) - k]
-        if outside < kth:
-            return _ranked(index, pairs, candidates, k, n_docs)
+        floor = _kth_exact(index, pairs, candidates, partial, seeds, k, n_docs)
+        if not outside < floor:
+            continue
+        survivors = _survivors(
+            index, pairs, later, candidates, partial, floor, exhaustive_cost, n_docs
+        )
+        if survivors is None:  # looking the candidates up costs more than a full pass
+            break
+        return _ranked(index, pairs, survivors, k, n_docs)
     scores = exhaustive(index, pairs, n_docs)
     rows = ranked_rows(scores, k)
     return Ranked(rows, scores[rows])
 
 
-def _candidates(
-    index: Postings, pairs: list[tuple[int, np.float32]], essential: set[int], n_docs: int
-) -> np.ndarray:
-    held = [_segment(index, c, n_docs)[0] for c in essential]
+def _kth_exact(
+    index: Postings,
+    pairs: list[tuple[int, np.float32]],
+    candidates: np.ndarray,
+    partial: np.ndarray,
+    seeds: np.ndarray,
+    k: int,
+    n_docs: int,
+) -> np.float32:
+    """A floor under the k-th best score of all papers: the k-th best exact score among the
+    ``PROMISING`` candidates (at least ``k``) with the best partial scores and the seeds.
+    Exact scores count whole queries, so the floor sits far above the k-th best partial
+    score and prunes far more. (In a corpus of copies the best partial scores may all be
+    one paper's copies, whose whole score is low: seeds from another ranking fix that.)"""
+    m = min(len(candidates), max(PROMISING, 4 * k))
+    best = np.argpartition(partial, len(partial) - m)[len(partial) - m :]
+    rows = np.union1d(candidates[best], seeds)
+    exact = scores_of(index, pairs, rows, n_docs)
+    return np.partition(exact, len(rows) - k)[len(rows) - k]
+
+
+def _in_range(seeds: np.ndarray | None, n_docs: int) -> np.ndarray:
+    if seeds is None:
+        return np.zeros(0, dtype=np.int64)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    return seeds[(seeds >= 0) & (seeds < n_docs)]
+
+
+def _survivors(
+    index: Postings,
+    pairs: list[tuple[int, np.float32]],
+    later: list[int],
+    candidates: np.ndarray,
+    partial: np.ndarray,
+    floor: np.float32,
+    budget: float,
+    n_docs: int,
+) -> np.ndarray | None:
+    """The candidates that can still reach ``floor`` (a floor under the k-th best score):
+    each later column, largest bound first, is looked up for the candidates left, and a
+    candidate goes as soon as what it has plus every column still unread at its bound falls
+    below the floor. ``None`` when the lookups would exceed ``budget`` (a full pass's cost).
+
+    The sums here are float64 and in another order than the exact scores: each bound is
+    widened by the rounding of the float32 additions it stands for (each at most 2**-24
+    relative, on non-negative addends), with room to spare, so no paper that can reach the
+    floor is dropped."""
+    widen = 1 + 4 * (len(pairs) + 1) * 2.0**-24
+    factor = dict.fromkeys(later, 0.0)
+    for c, f in pairs:
+        if c in factor:
+            factor[c] += float(f)
+    bounds = [float(np.float32(index.max_weight[c])) * factor[c] for c in later]
+    remaining = math.fsum(bounds)
+    rows, have = candidates, partial.astype(np.float64)
+    keep = (have + remaining) * widen >= floor
+    rows, have = rows[keep], have[keep]
+    probes = 0.0
+    for j, column in enumerate(later):
+        probes += len(rows) * math.log2(int(index.indptr[column + 1] - index.indptr[column]) + 1)
+        if probes > budget:
+            return None
+        remaining = math.fsum(bounds[j + 1 :])
+        weights = scores_of(index, [(column, np.float32(1))], rows, n_docs)
+        have = have + weights.astype(np.float64) * factor[column]
+        keep = (have + remaining) * widen >= floor
+        rows, have = rows[keep], have[keep]
+    return rows
+
+
+def _partial(
+    index: Postings,
+    pairs: list[tuple[int, np.float32]],
+    essential: set[int],
+    read: int,
+    n_docs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates (ascending rows the essential columns hold) and each one's partial
+    score (float64, the essential columns' weights times their factors, summed in no
+    particular order: ``_survivors`` widens its bounds for that). Few postings are merged
+    by sorting; many are added into one array over every paper, which is cheaper then."""
+    factor = dict.fromkeys(essential, 0.0)
+    for c, f in pairs:
+        if c in factor:
+            factor[c] += float(f)
+    held = {c: _segment(index, c, n_docs) for c in essential}
     if len(held) == 1:
-        return np.asarray(held[0])  # a column's rows: ascending and distinct already
-    rows = np.sort(np.concatenate(held))  # (np.unique hashes: many times slower here)
-    return rows[np.r_[True, rows[1:] != rows[:-1]]]
+        ((column, (rows, data)),) = held.items()
+        return np.asarray(rows), data.astype(np.float64) * factor[column]
+    if read * DENSE_SHARE < n_docs:
+        rows = np.sort(np.concatenate([r for r, _ in held.values()]))  # (np.unique hashes)
+        rows = rows[np.r_[True, rows[1:] != rows[:-1]]]
+        partial = np.zeros(len(rows))
+        for column, (at, data) in held.items():
+            partial[np.searchsorted(rows, at)] += data.astype(np.float64) * factor[column]
+        return rows, partial
+    every = np.zeros(n_docs)
+    for column, (at, data) in held.items():
+        every[at] += data.astype(np.float64) * factor[column]  # a column's rows are distinct
+    rows = np.flatnonzero(every)  # a paper with a partial score of 0 is no candidate
+    return rows, every[rows]
 
 
 def _ranked(
