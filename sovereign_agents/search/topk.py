@@ -15,7 +15,9 @@ been). ``top`` returns the same rows and scores as ranking ``exhaustive`` by
 * for the candidates, the other columns one at a time (largest bound first), each weight
   found by binary search in the column's rows (ascending), not by reading the column; a
   candidate is dropped as soon as what it has plus the unread columns' bounds falls below
-  the floor, so the long columns are looked up for a few papers only.
+  the floor, so the long columns are looked up for a few papers only; after each column
+  the floor rises to the k-th best exact score of the candidates with the most so far, and
+  at the end to the survivors' own k-th best.
 
 Why it is exact (every weight and factor >= 0; float32 addition rounds monotonically):
 
@@ -34,7 +36,8 @@ the lookups for the candidates would cost more than a full pass (``POSTING_STEPS
 ``PAPER_STEPS``), scoring every paper is cheaper and ``top`` does that. In a corpus of
 replicated records a paper's best partial scores are often its own copies, whose whole
 scores are low: the floor then comes from the seeds (the re-ranker seeds its RM3 pass with
-BM25's best), and without them from the next essential column.
+BM25's best) or rises as the other columns are looked up, else the next essential column
+is taken.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ POSTING_STEPS = 7
 PAPER_STEPS = 3
 DENSE_SHARE = 32  # essential postings beyond papers / this are added into a dense array
 PROMISING = 256  # candidates scored exactly to set the floor the others must reach
+REFRESH = 8  # the floor is raised while more candidates than this many PROMISING are left
 
 
 class Postings(Protocol):
@@ -179,14 +183,22 @@ def top(
         if len(candidates) < k:
             continue
         floor = _kth_exact(index, pairs, candidates, partial, seeds, k, n_docs)
-        if not outside < floor:
-            continue
-        survivors = _survivors(
-            index, pairs, later, candidates, partial, floor, exhaustive_cost, n_docs
+        # the floor rises as the candidates are looked up, so a candidate set whose first
+        # floor does not yet exclude the papers outside it may still do so at the end
+        found = _survivors(
+            index, pairs, later, candidates, partial, floor, exhaustive_cost, k, n_docs
         )
-        if survivors is None:  # looking the candidates up costs more than a full pass
-            break
-        return _ranked(index, pairs, survivors, k, n_docs)
+        if found is None:  # looking the candidates up costs more than a full pass
+            if outside < floor:
+                break
+            continue
+        survivors, floor = found
+        scores = scores_of(index, pairs, survivors, n_docs)
+        if len(survivors) >= k:
+            floor = max(floor, np.partition(scores, len(scores) - k)[len(scores) - k])
+        if outside < floor:
+            best = ranked_rows(scores, k)  # survivors ascend: ties by position are by row
+            return Ranked(survivors[best].astype(np.int64), scores[best])
     scores = exhaustive(index, pairs, n_docs)
     rows = ranked_rows(scores, k)
     return Ranked(rows, scores[rows])
@@ -213,9 +225,12 @@ def _kth_exact(
     return np.partition(exact, len(rows) - k)[len(rows) - k]
 
 
+_NO_SEEDS = np.zeros(0, dtype=np.int64)
+
+
 def _in_range(seeds: np.ndarray | None, n_docs: int) -> np.ndarray:
     if seeds is None:
-        return np.zeros(0, dtype=np.int64)
+        return _NO_SEEDS
     seeds = np.asarray(seeds, dtype=np.int64)
     return seeds[(seeds >= 0) & (seeds < n_docs)]
 
@@ -228,12 +243,17 @@ def _survivors(
     partial: np.ndarray,
     floor: np.float32,
     budget: float,
+    k: int,
     n_docs: int,
-) -> np.ndarray | None:
-    """The candidates that can still reach ``floor`` (a floor under the k-th best score):
-    each later column, largest bound first, is looked up for the candidates left, and a
-    candidate goes as soon as what it has plus every column still unread at its bound falls
-    below the floor. ``None`` when the lookups would exceed ``budget`` (a full pass's cost).
+) -> tuple[np.ndarray, np.float32] | None:
+    """The candidates that can still reach the floor (under the k-th best score), and the
+    floor at the end: each later column, largest bound first, is looked up for the
+    candidates left, and a candidate goes as soon as what it has plus every column still
+    unread at its bound falls below the floor. After each column the floor rises to the k-th
+    best exact score of the ``PROMISING`` candidates left with the most so far (in a corpus
+    of copies the first floor may be one paper's copies; one column later the best
+    candidates are the ones holding more of the query). ``None`` when the lookups would
+    exceed ``budget`` (a full pass's cost).
 
     The sums here are float64 and in another order than the exact scores: each bound is
     widened by the rounding of the float32 additions it stands for (each at most 2**-24
@@ -257,9 +277,11 @@ def _survivors(
         remaining = math.fsum(bounds[j + 1 :])
         weights = scores_of(index, [(column, np.float32(1))], rows, n_docs)
         have = have + weights.astype(np.float64) * factor[column]
+        if len(rows) > REFRESH * max(PROMISING, 4 * k) and remaining > 0:
+            floor = max(floor, _kth_exact(index, pairs, rows, have, _NO_SEEDS, k, n_docs))
         keep = (have + remaining) * widen >= floor
         rows, have = rows[keep], have[keep]
-    return rows
+    return rows, floor
 
 
 def _partial(
