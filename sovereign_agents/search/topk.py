@@ -60,7 +60,7 @@ POSTING_STEPS = 7
 PAPER_STEPS = 3
 DENSE_SHARE = 32  # essential postings beyond papers / this are added into a dense array
 PROMISING = 256  # candidates scored exactly to set the floor the others must reach
-REFRESH = 8  # the floor is raised while more candidates than this many PROMISING are left
+REFRESH = 2  # the floor is raised after this many of the other columns are looked up
 
 
 class Postings(Protocol):
@@ -186,13 +186,15 @@ def top(
         # the floor rises as the candidates are looked up, so a candidate set whose first
         # floor does not yet exclude the papers outside it may still do so at the end
         found = _survivors(
-            index, pairs, later, candidates, partial, floor, exhaustive_cost, k, n_docs
+            index, pairs, later, candidates, partial, floor, outside, exhaustive_cost, k, n_docs
         )
         if found is None:  # looking the candidates up costs more than a full pass
             if outside < floor:
                 break
             continue
         survivors, floor = found
+        if not len(survivors) and not outside < floor:  # gave up: take the next column
+            continue
         scores = scores_of(index, pairs, survivors, n_docs)
         if len(survivors) >= k:
             floor = max(floor, np.partition(scores, len(scores) - k)[len(scores) - k])
@@ -242,6 +244,7 @@ def _survivors(
     candidates: np.ndarray,
     partial: np.ndarray,
     floor: np.float32,
+    outside: np.float32,
     budget: float,
     k: int,
     n_docs: int,
@@ -252,7 +255,10 @@ def _survivors(
     unread at its bound falls below the floor. After each column the floor rises to the k-th
     best exact score of the ``PROMISING`` candidates left with the most so far (in a corpus
     of copies the first floor may be one paper's copies; one column later the best
-    candidates are the ones holding more of the query). ``None`` when the lookups would
+    candidates are the ones holding more of the query; raised after the first ``REFRESH``
+    columns only, where it pays). Gives up, with no survivors, when the floor is still not
+    above ``outside`` (the bound of the papers none of the candidates is) after the first
+    column: the caller then takes one more essential column. ``None`` when the lookups would
     exceed ``budget`` (a full pass's cost).
 
     The sums here are float64 and in another order than the exact scores: each bound is
@@ -277,8 +283,10 @@ def _survivors(
         remaining = math.fsum(bounds[j + 1 :])
         weights = scores_of(index, [(column, np.float32(1))], rows, n_docs)
         have = have + weights.astype(np.float64) * factor[column]
-        if len(rows) > REFRESH * max(PROMISING, 4 * k) and remaining > 0:
+        if j < REFRESH and len(rows) > 4 * max(PROMISING, 4 * k) and remaining > 0:
             floor = max(floor, _kth_exact(index, pairs, rows, have, _NO_SEEDS, k, n_docs))
+        if j == 0 and remaining > 0 and not outside < floor:
+            return rows[:0], floor
         keep = (have + remaining) * widen >= floor
         rows, have = rows[keep], have[keep]
     return rows, floor
