@@ -40,8 +40,7 @@ class LlamaServer:
         self.log = folder / "llama-server.log"
         command = [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            str(Path(__file__).with_name("llama_launch.py")),  # llama_cpp.server, plain CPU
             "--model",
             str(model_file(folder)),
             "--model_alias",
